@@ -1,0 +1,45 @@
+# Two commands on a fresh Debian machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+WORKERS ?= 2
+
+.PHONY: run test lint typecheck system-deps clean
+
+$(VENV)/.installed-run: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+## Serve the dashboard with gunicorn on the embedded SQLite store under instance/.
+run: $(VENV)/.installed-run
+	$(PY) -m indian_dashboard --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+## Debian packages the tests drive (redis-server, chromium), installed when missing.
+system-deps:
+	bash scripts/system-deps.sh
+
+## Install what the tests need, then run the whole suite, lint and type check.
+test: $(VENV)/.installed-test system-deps
+	$(PY) -m ruff check indian_dashboard
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check indian_dashboard
+	$(PY) -m ruff format --check indian_dashboard
+
+typecheck: $(VENV)/.installed-test
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,77 @@
+"""``/api/session``: the guide's five endpoints.
+
+``info`` and ``csrf-token`` are passive: reading the session's status never
+extends it, or the browser's polling would keep an idle session alive forever.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from ..errors import BadRequest, SessionExpired, SessionRequired
+from ..session_manager import get_session_manager, passive, require_csrf, require_session
+from . import json_object
+
+bp = Blueprint("session_api", __name__, url_prefix="/api/session")
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/info")
+@passive
+def info() -> Response:
+    """The session's status; 401 without one. Never counts as activity."""
+    manager = get_session_manager()
+    if manager.session_state() == "expired":
+        raise SessionExpired()
+    details = manager.get_session_info()
+    if details is None:
+        raise SessionRequired()
+    return jsonify(status="success", session=details)
+
+
+@bp.get("/csrf-token")
+@passive
+def csrf_token() -> Response:
+    """A CSRF token; a visitor without a session gets a pre-login one."""
+    return jsonify(status="success", csrf_token=get_session_manager().get_csrf_token())
+
+
+@bp.post("/extend")
+@require_session
+@require_csrf
+def extend() -> Response:
+    """Reset the idle timer; ``extended`` is false once the absolute lifetime binds."""
+    manager = get_session_manager()
+    extended = manager.extend_session()
+    return jsonify(
+        status="success",
+        message="Session extended" if extended else "Session is at its absolute lifetime",
+        extended=extended,
+        session=manager.get_session_info(),
+    )
+
+
+@bp.post("/clear")
+@require_session
+@require_csrf
+def clear() -> Response:
+    """Log out: the record is deleted and the cookie expired."""
+    get_session_manager().clear_session()
+    return jsonify(status="success", message="Session cleared")
+
+
+@bp.post("/validate-csrf")
+def validate_csrf() -> Response:
+    """Whether the ``csrf_token`` in the JSON body is valid for this session."""
+    body = json_object()
+    token = body.get("csrf_token")
+    if token is None:
+        raise BadRequest("Send the token to check as csrf_token.")
+    if not isinstance(token, str):
+        raise BadRequest("csrf_token must be a string.")
+    return jsonify(status="success", valid=get_session_manager().validate_csrf_token(token))

@@ -1,0 +1,158 @@
+"""Configuration: environment variables in, one frozen settings object out.
+
+Our own keys share the ``SESSION_`` prefix; cookie settings are Flask's own
+``SESSION_COOKIE_*`` and ``PERMANENT_SESSION_LIFETIME``. Every value is checked once
+at start-up; a bad one raises :class:`ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+#: Defaults of our own keys (documented in the README's configuration table).
+DEFAULTS: dict[str, Any] = {
+    "SESSION_TIMEOUT": 3600,
+    "SESSION_ABSOLUTE_TIMEOUT": 43200,
+    "SESSION_STORE_URL": "sqlite:///sessions.sqlite3",
+    "SESSION_ACTIVITY_INTERVAL": 1.0,
+    "SESSION_STORE_RETRY_AFTER": 5,
+}
+
+#: Flask settings we set differently from Flask's defaults.
+FLASK_DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message is one line that names it."""
+
+
+def _parse_number(name: str, raw: str, *, allow_zero: bool = False) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    return _check_seconds(name, value, allow_zero=allow_zero)
+
+
+def _check_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "greater than zero"
+        raise ConfigError(f"{name} must be {bound}, got {value!r}")
+    return float(value)
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Read the documented environment variables into Flask config keys."""
+    config: dict[str, Any] = {}
+    if environ.get("FLASK_SECRET_KEY"):
+        config["SECRET_KEY"] = environ["FLASK_SECRET_KEY"]
+    for name in ("SESSION_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT"):
+        if name in environ:
+            config[name] = _parse_number(name, environ[name])
+    if "SESSION_ACTIVITY_INTERVAL" in environ:
+        config["SESSION_ACTIVITY_INTERVAL"] = _parse_number(
+            "SESSION_ACTIVITY_INTERVAL", environ["SESSION_ACTIVITY_INTERVAL"], allow_zero=True
+        )
+    if environ.get("SESSION_STORE_URL"):
+        config["SESSION_STORE_URL"] = environ["SESSION_STORE_URL"]
+    if "SESSION_COOKIE_SECURE" in environ:
+        config["SESSION_COOKIE_SECURE"] = _parse_bool(
+            "SESSION_COOKIE_SECURE", environ["SESSION_COOKIE_SECURE"]
+        )
+    return config
+
+
+SameSite = Literal["Strict", "Lax", "None"]
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Everything the session layer needs per request, resolved once at start-up."""
+
+    idle_timeout: float
+    absolute_timeout: float
+    activity_interval: float
+    store_url: str
+    retry_after: int
+    cookie_name: str
+    cookie_domain: str | None
+    cookie_path: str
+    cookie_secure: bool
+    cookie_httponly: bool
+    cookie_samesite: SameSite | None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SessionSettings:
+        """Validate ``config`` (a Flask config) and freeze what we use."""
+        idle = _check_seconds("SESSION_TIMEOUT", config["SESSION_TIMEOUT"])
+        absolute = _check_seconds("SESSION_ABSOLUTE_TIMEOUT", config["SESSION_ABSOLUTE_TIMEOUT"])
+        if absolute < idle:
+            raise ConfigError(
+                f"SESSION_ABSOLUTE_TIMEOUT ({absolute:g}) must be at least "
+                f"SESSION_TIMEOUT ({idle:g})"
+            )
+        interval = _check_seconds(
+            "SESSION_ACTIVITY_INTERVAL", config["SESSION_ACTIVITY_INTERVAL"], allow_zero=True
+        )
+        retry_after = _check_seconds(
+            "SESSION_STORE_RETRY_AFTER", config["SESSION_STORE_RETRY_AFTER"]
+        )
+        store_url = config["SESSION_STORE_URL"]
+        if not isinstance(store_url, str) or "://" not in store_url:
+            raise ConfigError(
+                f"SESSION_STORE_URL must look like sqlite:///PATH or memory://, got {store_url!r}"
+            )
+        samesite = config.get("SESSION_COOKIE_SAMESITE")
+        if samesite not in (None, "Strict", "Lax", "None"):
+            raise ConfigError(
+                f"SESSION_COOKIE_SAMESITE must be Strict, Lax or None, got {samesite!r}"
+            )
+        return cls(
+            idle_timeout=idle,
+            absolute_timeout=absolute,
+            activity_interval=interval,
+            store_url=store_url,
+            retry_after=max(1, round(retry_after)),
+            cookie_name=config["SESSION_COOKIE_NAME"],
+            cookie_domain=config.get("SESSION_COOKIE_DOMAIN") or None,
+            cookie_path=config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/",
+            cookie_secure=bool(config.get("SESSION_COOKIE_SECURE")),
+            cookie_httponly=bool(config.get("SESSION_COOKIE_HTTPONLY")),
+            cookie_samesite=samesite,
+        )
+
+
+def apply_defaults(config: dict[str, Any], *, session_timeout: float) -> None:
+    """``setdefault`` every key we read; the extension calls this in ``init_app``.
+
+    Flask ships ``None`` for SameSite and the body limit; ours are stricter, so a
+    ``None`` there is replaced too.
+    """
+    config.setdefault("SESSION_TIMEOUT", session_timeout)
+    for key, value in DEFAULTS.items():
+        config.setdefault(key, value)
+    for key, value in FLASK_DEFAULTS.items():
+        if config.get(key) is None:
+            config[key] = value

@@ -1,0 +1,82 @@
+"""CSRF tokens: one secret per session, handed out masked.
+
+Each answer masks the session's secret with fresh random bytes (as Django does
+against BREACH), so two answers never carry the same string while every mask of
+the current secret validates. Comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import secrets
+
+from flask import Request
+
+from .errors import BadRequest
+
+SECRET_BYTES = 32
+#: A masked token is 64 bytes: 86 base64 characters. Anything far longer is refused
+#: before decoding, so a 1 MB "token" costs nothing.
+_MAX_TOKEN_CHARS = 128
+FORM_FIELD = "csrf_token"
+HEADER = "X-CSRF-Token"
+_FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def new_secret() -> str:
+    """A fresh per-session CSRF secret."""
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def _secret_bytes(secret: str) -> bytes:
+    return base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+
+
+def mask(secret: str) -> str:
+    """A token for the browser: ``pad + (secret XOR pad)``, URL-safe base64."""
+    raw = _secret_bytes(secret)
+    pad = secrets.token_bytes(len(raw))
+    masked = bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).rstrip(b"=").decode("ascii")
+
+
+def matches(secret: str, token: object) -> bool:
+    """Whether ``token`` is a mask of ``secret``; never raises for bad input."""
+    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_CHARS:
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False
+    expected = _secret_bytes(secret)
+    if len(raw) != 2 * len(expected):
+        return False
+    pad, masked = raw[: len(expected)], raw[len(expected) :]
+    unmasked = bytes(a ^ b for a, b in zip(pad, masked, strict=True))
+    return hmac.compare_digest(unmasked, expected)
+
+
+def token_from_request(request: Request) -> str | None:
+    """The token a request presents, in the guide's order, or ``None``.
+
+    1. the ``X-CSRF-Token`` header, 2. the form field ``csrf_token`` (form bodies
+    only), 3. the JSON field ``csrf_token`` (JSON bodies only). Never the query
+    string. A JSON token that is not a string is a 400.
+    """
+    header = request.headers.get(HEADER)
+    if header:
+        return header
+    if request.mimetype in _FORM_MIMETYPES:
+        value = request.form.get(FORM_FIELD)
+        if value:
+            return value
+    if request.is_json and request.get_data(cache=True):
+        body = request.get_json(silent=False)
+        if isinstance(body, dict) and FORM_FIELD in body:
+            value = body[FORM_FIELD]
+            if not isinstance(value, str):
+                raise BadRequest("csrf_token must be a string.")
+            return value or None
+    return None

@@ -1,0 +1,197 @@
+"""Flask's session seam, backed by a server-side store.
+
+:class:`ServerSessionInterface` turns the cookie into a :class:`ServerSession`
+(checking its signature, no store lookup yet) and, after the view, writes what
+changed: a new record, the changed keys, and the activity stamp when it is due.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Request, request
+from flask.sessions import SessionInterface
+from werkzeug.wrappers import Response
+
+from .clock import Clock
+from .config import SessionSettings
+from .csrf import new_secret
+from .server_session import ServerSession, encode
+from .session_ids import CookieSigner, new_session_id, store_key
+from .stores.base import SessionExists, SessionRecord, SessionStore, StoreUnavailable, Touch
+
+if TYPE_CHECKING:
+    from flask.sessions import SessionMixin
+
+log = logging.getLogger(__name__)
+security_log = logging.getLogger("indian_dashboard.security")
+
+#: A handful of fresh ids in a row colliding means something is broken, not bad luck.
+_CREATE_ATTEMPTS = 3
+
+
+class ServerSessionInterface(SessionInterface):
+    """Keeps sessions in ``store``; the cookie holds only a signed random id."""
+
+    def __init__(self, settings: SessionSettings, store: SessionStore, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self._signer: CookieSigner | None = None
+
+    # -- helpers the session object uses ------------------------------------------------
+
+    def now(self) -> float:
+        """POSIX seconds from the injected clock."""
+        return self.clock.now().timestamp()
+
+    def read(self, key: str) -> SessionRecord | None:
+        """The live record under ``key``: the one store round trip of a read."""
+        return self.store.get(key, self.now())
+
+    def new_record(self, *, authenticated: bool, data: dict[str, str]) -> tuple[str, SessionRecord]:
+        """A fresh id and its record, not yet written."""
+        now = self.now()
+        session_id = new_session_id()
+        absolute_at = now + self.settings.absolute_timeout
+        record = SessionRecord(
+            key=store_key(session_id),
+            created_at=now,
+            last_activity=now,
+            absolute_at=absolute_at,
+            expires_at=min(now + self.settings.idle_timeout, absolute_at),
+            csrf_secret=new_secret(),
+            authenticated=authenticated,
+            data=data,
+        )
+        return session_id, record
+
+    def touch_for(self, record: SessionRecord, now: float) -> Touch:
+        """The activity stamp for ``now``: never past the absolute lifetime."""
+        return Touch(now, min(now + self.settings.idle_timeout, record.absolute_at))
+
+    def signer(self, app: Flask) -> CookieSigner:
+        # Built on first use rather than in __init__ so that tests and apps may set
+        # SECRET_KEY after the extension; after that it is never rebuilt.
+        if self._signer is None:
+            if not app.secret_key:
+                raise RuntimeError("SECRET_KEY must be set before the first request")
+            self._signer = CookieSigner(
+                app.secret_key, app.config.get("SECRET_KEY_FALLBACKS") or ()
+            )
+        return self._signer
+
+    # -- Flask's seam ----------------------------------------------------------------------
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        cookies = request.cookies.getlist(self.settings.cookie_name)
+        if not cookies:
+            return ServerSession(self, None)
+        session_id = self.signer(app).unsign(cookies[0])
+        if session_id is None:
+            # The reason, never the value: a cookie may be somebody's live session.
+            security_log.warning("session cookie refused: malformed or bad signature")
+            session = ServerSession(self, None)
+            session.cookie_stale = True
+            return session
+        return ServerSession(self, session_id)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not isinstance(session, ServerSession):  # pragma: no cover - Flask gives ours
+            return
+        if session.accessed or session.presented:
+            response.vary.add("Cookie")
+        try:
+            self._save(app, session, response)
+        except StoreUnavailable as err:
+            log.warning("session store unavailable while saving: %s", err)
+            self._become_unavailable(response)
+
+    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
+        failed = response.status_code >= 500
+        record = session.record if session.loaded else None
+        if record is not None and session.pending_create:
+            if failed:
+                # Nothing of a failed request is kept, not even its new session.
+                return self._maybe_delete_cookie(session, response)
+            self._create(session, record)
+            return self._set_cookie(app, session, response, record)
+        if record is not None and not failed:
+            touch = session.touch_pending
+            if (
+                touch is None
+                and self._counts_as_activity(app, response)
+                and session.mark_activity(force=False)
+            ):
+                touch = session.touch_pending
+            changes = session.changes()
+            if (changes or touch) and not self.store.update(record.key, self.now(), changes, touch):
+                # Ended by another request meanwhile: do not bring it back.
+                session.cookie_stale = True
+        self._maybe_delete_cookie(session, response)
+
+    def _create(self, session: ServerSession, record: SessionRecord) -> None:
+        record.data = {name: encode(value) for name, value in session.items()}
+        for _ in range(_CREATE_ATTEMPTS):
+            try:
+                return self.store.create(record)
+            except SessionExists:
+                session_id, fresh = self.new_record(
+                    authenticated=record.authenticated, data=record.data
+                )
+                fresh.csrf_secret = record.csrf_secret
+                session._sid, record.key = session_id, fresh.key
+        raise StoreUnavailable("could not find a free session id")
+
+    @staticmethod
+    def _counts_as_activity(app: Flask, response: Response) -> bool:
+        """Requests of a session count, except passive views and refusals."""
+        if request.method in ("HEAD", "OPTIONS") or response.status_code in (401, 403):
+            return False
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        return not getattr(view, "session_passive", False)
+
+    def _set_cookie(
+        self, app: Flask, session: ServerSession, response: Response, record: SessionRecord
+    ) -> None:
+        s = self.settings
+        assert session.session_id is not None
+        response.set_cookie(
+            s.cookie_name,
+            self.signer(app).sign(session.session_id),
+            expires=datetime.fromtimestamp(record.absolute_at, timezone.utc),
+            domain=s.cookie_domain,
+            path=s.cookie_path,
+            secure=s.cookie_secure,
+            httponly=s.cookie_httponly,
+            samesite=s.cookie_samesite,
+        )
+
+    def _maybe_delete_cookie(self, session: ServerSession, response: Response) -> None:
+        if session.cookie_stale:
+            s = self.settings
+            response.delete_cookie(
+                s.cookie_name,
+                domain=s.cookie_domain,
+                path=s.cookie_path,
+                secure=s.cookie_secure,
+                httponly=s.cookie_httponly,
+                samesite=s.cookie_samesite,
+            )
+
+    def _become_unavailable(self, response: Response) -> None:
+        """Turn the answer into the 503 envelope: the store refused the write."""
+        body: dict[str, Any] = {
+            "status": "error",
+            "error": "store_unavailable",
+            "message": "The session store is unavailable; try again shortly.",
+        }
+        response.status_code = 503
+        response.set_data(json.dumps(body))
+        response.mimetype = "application/json"
+        response.headers["Retry-After"] = str(self.settings.retry_after)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Set-Cookie", None)

@@ -1,0 +1,253 @@
+"""The SessionManager extension and the decorators routes use.
+
+``SessionManager`` plugs :class:`~.session_interface.ServerSessionInterface` into
+Flask and offers the guide's operations on the current request's session:
+create, info, extend, clear, CSRF tokens and user data. Its state lives in
+``app.extensions["session_manager"]``; the methods work on ``current_app``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, current_app, request, session
+
+from . import csrf
+from .clock import Clock, SystemClock, isoformat
+from .config import SessionSettings, apply_defaults
+from .errors import CsrfInvalid, CsrfMissing, SessionExpired, SessionRequired
+from .server_session import ServerSession, SessionState
+from .session_interface import ServerSessionInterface
+from .stores import SessionGone, SessionStore, open_store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+log = logging.getLogger(__name__)
+security_log = logging.getLogger("indian_dashboard.security")
+
+EXTENSION_KEY = "session_manager"
+
+
+@dataclass(frozen=True)
+class _State:
+    """What one app keeps in ``app.extensions["session_manager"]``."""
+
+    manager: SessionManager
+    settings: SessionSettings
+    store: SessionStore
+    interface: ServerSessionInterface
+
+
+class SessionManager:
+    """Server-side sessions with idle and absolute timeouts and CSRF tokens.
+
+    ``SessionManager(app)`` or ``SessionManager()`` then ``init_app(app)``.
+    ``session_timeout`` is the default idle timeout in seconds; ``SESSION_TIMEOUT``
+    in the app's config wins over it. ``clock`` is injected by tests; ``store``
+    overrides ``SESSION_STORE_URL``.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        session_timeout: float = 3600,
+        *,
+        clock: Clock | None = None,
+        store: SessionStore | None = None,
+    ) -> None:
+        self.session_timeout = session_timeout
+        self.clock: Clock = clock or SystemClock()
+        self._store = store
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Validate the config, open the store and become ``app``'s session interface."""
+        apply_defaults(app.config, session_timeout=self.session_timeout)
+        settings = SessionSettings.from_config(app.config)
+        store = self._store or open_store(settings.store_url, instance_path=app.instance_path)
+        interface = ServerSessionInterface(settings, store, self.clock)
+        app.session_interface = interface
+        app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface)
+
+    # -- the guide's operations on the current session ------------------------------------
+
+    def create_session(self, user_data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Start a fresh active session (new id, new CSRF token) holding ``user_data``.
+
+        Any previous session of this visitor is deleted first, so its id and token
+        stop working at once (session fixation defence). Returns the session info.
+        """
+        _current().begin(dict(user_data or {}))
+        info = self.get_session_info()
+        assert info is not None
+        return info
+
+    def get_session_info(self) -> dict[str, Any] | None:
+        """The guide's session object for this visitor, or ``None`` without a session.
+
+        Times are ISO 8601 UTC; ``session_id`` is the public id, which cannot be
+        used to authenticate. ``elapsed_seconds`` counts from the last activity and
+        ``remaining_seconds`` to whichever timeout comes first.
+        """
+        record = _current().record
+        if record is None:
+            return None
+        now = _state().interface.now()
+        remaining = max(0, math.floor(record.expires_at - now))
+        return {
+            "session_id": record.key,
+            "created_at": isoformat(record.created_at),
+            "last_activity": isoformat(record.last_activity),
+            "elapsed_seconds": max(0, math.floor(now - record.last_activity)),
+            "remaining_seconds": remaining,
+            "is_active": record.authenticated and remaining > 0,
+            "expires_at": isoformat(record.expires_at),
+            "absolute_expires_at": isoformat(record.absolute_at),
+            "idle_timeout_seconds": round(_state().settings.idle_timeout),
+        }
+
+    def session_state(self) -> SessionState:
+        """``none``, ``expired``, ``anonymous`` (pre-login) or ``active``."""
+        return _current().state
+
+    def extend_session(self) -> bool:
+        """Record activity now; True if the expiry moved later.
+
+        False when the absolute lifetime already bounds the session: no extension
+        can pass it. Raises ``SessionRequired``/``SessionExpired`` without an
+        active session.
+        """
+        current = _require_active()
+        return current.mark_activity(force=True)
+
+    def clear_session(self) -> None:
+        """Delete the session server-side now and expire the cookie (logout)."""
+        _current().end()
+
+    def get_csrf_token(self) -> str:
+        """A CSRF token for this visitor (masked afresh on every call).
+
+        A visitor without a session gets a pre-login one, so a login form can be
+        protected.
+        """
+        return csrf.mask(_current().csrf_secret())
+
+    def validate_csrf_token(self, token: object) -> bool:
+        """Whether ``token`` is valid for this visitor's session; never raises."""
+        current = _current()
+        record = current.record
+        return record is not None and csrf.matches(record.csrf_secret, token)
+
+    def store_user_data(self, key: str, value: Any) -> None:
+        """Keep ``value`` (anything JSON can hold) under ``key``; written per key."""
+        _current()[key] = value
+
+    def get_user_data(self, key: str, default: Any = None) -> Any:
+        """The value under ``key``, or ``default``."""
+        return _current().get(key, default)
+
+    def update_user_data(self, key: str, fn: Callable[[Any], Any]) -> Any:
+        """Atomically replace ``key`` with ``fn(current value or None)``; returns it.
+
+        Applied in the store at once, serialised with concurrent updates of the
+        same key, so none is lost. Raises ``SessionExpired`` if the session ended.
+        """
+        try:
+            return _current().update_value(key, fn)
+        except SessionGone:
+            raise SessionExpired() from None
+
+    def purge_expired(self) -> int:
+        """Remove expired sessions from the store; returns how many went."""
+        state = _state()
+        return state.store.purge_expired(state.interface.now())
+
+
+def get_session_manager() -> SessionManager:
+    """The SessionManager of the current app."""
+    return _state().manager
+
+
+def _state() -> _State:
+    state: _State = current_app.extensions[EXTENSION_KEY]
+    return state
+
+
+def _current() -> ServerSession:
+    if not isinstance(session, ServerSession):
+        raise RuntimeError("SessionManager is not the session interface of this app")
+    current: ServerSession = session._get_current_object()  # type: ignore[attr-defined]
+    return current
+
+
+def _require_active() -> ServerSession:
+    current = _current()
+    state = current.state
+    if state == "active":
+        return current
+    if state == "expired":
+        raise SessionExpired()
+    raise SessionRequired()
+
+
+# -- decorators ---------------------------------------------------------------------------
+
+
+def require_session(view: Callable[P, R]) -> Callable[P, R]:
+    """Let the view run only for an active session started by ``create_session``.
+
+    Otherwise 401 ``session_expired`` (the cookie's session is gone) or
+    ``session_required`` (no session, or only a pre-login one).
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _require_active()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_csrf(view: Callable[P, R]) -> Callable[P, R]:
+    """Let the view run only with a valid CSRF token for this session.
+
+    The token is looked for in the ``X-CSRF-Token`` header, then the form field
+    ``csrf_token``, then the JSON field ``csrf_token``; never the query string.
+    403 ``csrf_missing`` or ``csrf_invalid``; 401 ``session_expired`` when the
+    cookie's session is gone.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        check_csrf()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def check_csrf() -> None:
+    """The check behind :func:`require_csrf`, for code that is not a view."""
+    current = _current()
+    if current.state == "expired":
+        raise SessionExpired()
+    token = csrf.token_from_request(request)
+    if token is None:
+        security_log.info("csrf refused: no token (%s %s)", request.method, request.path)
+        raise CsrfMissing()
+    record = current.record
+    if record is None or not csrf.matches(record.csrf_secret, token):
+        security_log.info("csrf refused: invalid token (%s %s)", request.method, request.path)
+        raise CsrfInvalid()
+
+
+def passive(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view whose requests never count as session activity (status polling)."""
+    view.session_passive = True  # type: ignore[attr-defined]
+    return view

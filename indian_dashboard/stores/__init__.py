@@ -1,0 +1,55 @@
+"""Session stores, picked by the scheme of ``SESSION_STORE_URL``.
+
+Each store lives in its own module and is imported only when its scheme is asked
+for, so an optional driver (redis-py) is needed only by those who use it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from urllib.parse import urlsplit
+
+from ..config import ConfigError
+from .base import (
+    SessionExists,
+    SessionGone,
+    SessionRecord,
+    SessionStore,
+    StoreError,
+    StoreUnavailable,
+    Touch,
+)
+
+__all__ = [
+    "STORES",
+    "SessionExists",
+    "SessionGone",
+    "SessionRecord",
+    "SessionStore",
+    "StoreError",
+    "StoreUnavailable",
+    "Touch",
+    "open_store",
+]
+
+#: URL scheme -> "module:Class" (module relative to this package).
+STORES: dict[str, str] = {
+    "memory": ".memory:MemorySessionStore",
+    "sqlite": ".sqlite:SQLiteSessionStore",
+}
+
+
+def open_store(url: str, *, instance_path: str) -> SessionStore:
+    """Build the store ``url`` names; a bad URL raises :class:`ConfigError`."""
+    scheme = urlsplit(url).scheme.lower()
+    target = STORES.get(scheme)
+    if target is None:
+        known = ", ".join(f"{s}://" for s in sorted(STORES))
+        raise ConfigError(f"SESSION_STORE_URL has unknown scheme {scheme!r}; use one of {known}")
+    module_name, _, class_name = target.partition(":")
+    module = importlib.import_module(module_name, __name__)
+    try:
+        store: SessionStore = getattr(module, class_name).from_url(url, instance_path=instance_path)
+    except (ValueError, OSError) as err:
+        raise ConfigError(f"SESSION_STORE_URL cannot be used: {err}") from err
+    return store

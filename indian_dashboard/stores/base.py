@@ -1,0 +1,124 @@
+"""The one small interface every session store implements.
+
+A store keeps :class:`SessionRecord` objects under a key (the session's public id,
+a hash of the secret cookie id, so a copy of the store cannot be used to log in).
+User data is kept per key as JSON text, so that two requests changing different
+keys never overwrite each other. Stores know nothing of Flask, cookies or JSON
+decoding; they translate their driver's errors into :class:`StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+#: An update of one user-data key: new JSON text, or ``None`` to remove the key.
+Change = str | None
+
+
+class StoreError(Exception):
+    """Base of every error a store raises."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or used right now; the request may be retried.
+
+    The message names the failure (timeout, locked database) and never a key.
+    """
+
+
+class SessionExists(StoreError):
+    """``create`` was asked for a key that is already taken."""
+
+
+class SessionGone(StoreError):
+    """The session was deleted or has expired; nothing was written."""
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    """What the server keeps about one session. Times are POSIX seconds (UTC)."""
+
+    key: str
+    created_at: float
+    last_activity: float
+    #: Fixed at creation: ``created_at`` plus the absolute lifetime.
+    absolute_at: float
+    #: ``min(last_activity + idle timeout, absolute_at)``; the record is dead from then.
+    expires_at: float
+    csrf_secret: str
+    #: True for a session started by ``create_session``; False for a pre-login one.
+    authenticated: bool
+    #: User data: key -> JSON text.
+    data: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> SessionRecord:
+        """A copy whose ``data`` can be changed without touching this one."""
+        return SessionRecord(
+            self.key,
+            self.created_at,
+            self.last_activity,
+            self.absolute_at,
+            self.expires_at,
+            self.csrf_secret,
+            self.authenticated,
+            dict(self.data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """New activity stamp for a session: when, and the expiry that follows from it."""
+
+    last_activity: float
+    expires_at: float
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Keeps session records. Implementations are safe to share between threads."""
+
+    def get(self, key: str, now: float) -> SessionRecord | None:
+        """The live record, or ``None`` when absent or expired (an expired one is removed)."""
+        ...
+
+    def create(self, record: SessionRecord) -> None:
+        """Insert a new record; raises :class:`SessionExists` if the key is taken."""
+        ...
+
+    def update(
+        self,
+        key: str,
+        now: float,
+        changes: Mapping[str, Change],
+        touch: Touch | None = None,
+    ) -> bool:
+        """Write only the named data keys and, if given, the activity stamp, atomically.
+
+        Returns ``False`` and writes nothing when the session is gone or expired:
+        a late write never brings a deleted session back.
+        """
+        ...
+
+    def update_value(
+        self, key: str, name: str, now: float, fn: Callable[[str | None], Change]
+    ) -> Change:
+        """Atomically replace data key ``name`` with ``fn(old)``; returns the new value.
+
+        Concurrent calls on the same key are serialised, so no update is lost.
+        Raises :class:`SessionGone` when the session is gone or expired.
+        """
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the record; a missing key is not an error."""
+        ...
+
+    def purge_expired(self, now: float) -> int:
+        """Remove every expired record and return how many went (0 where keys expire alone)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store may be used again afterwards."""
+        ...

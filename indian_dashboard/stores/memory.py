@@ -1,0 +1,92 @@
+"""``memory://``: records in a dict of this process, for tests and one-process runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+
+from .base import Change, SessionExists, SessionGone, SessionRecord, Touch
+
+
+class MemorySessionStore:
+    """A thread-safe in-process store. Sessions die with the process."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, SessionRecord] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, *, instance_path: str) -> MemorySessionStore:
+        """Build from ``memory://`` (nothing to configure)."""
+        return cls()
+
+    def _live(self, key: str, now: float) -> SessionRecord | None:
+        record = self._records.get(key)
+        if record is not None and record.expires_at <= now:
+            del self._records[key]
+            return None
+        return record
+
+    def get(self, key: str, now: float) -> SessionRecord | None:
+        with self._lock:
+            record = self._live(key, now)
+            return None if record is None else record.copy()
+
+    def create(self, record: SessionRecord) -> None:
+        with self._lock:
+            if record.key in self._records:
+                raise SessionExists("session key already taken")
+            self._records[record.key] = record.copy()
+
+    def update(
+        self,
+        key: str,
+        now: float,
+        changes: Mapping[str, Change],
+        touch: Touch | None = None,
+    ) -> bool:
+        with self._lock:
+            record = self._live(key, now)
+            if record is None:
+                return False
+            _apply(record.data, changes)
+            if touch is not None:
+                record.last_activity = touch.last_activity
+                record.expires_at = touch.expires_at
+            return True
+
+    def update_value(
+        self, key: str, name: str, now: float, fn: Callable[[str | None], Change]
+    ) -> Change:
+        with self._lock:
+            record = self._live(key, now)
+            if record is None:
+                raise SessionGone
+            value = fn(record.data.get(name))
+            _apply(record.data, {name: value})
+            return value
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._records.pop(key, None)
+
+    def purge_expired(self, now: float) -> int:
+        with self._lock:
+            dead = [k for k, r in self._records.items() if r.expires_at <= now]
+            for key in dead:
+                del self._records[key]
+            return len(dead)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+def _apply(data: dict[str, str], changes: Mapping[str, Change]) -> None:
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value

@@ -1,0 +1,246 @@
+"""``sqlite:///PATH``: the embedded default store, shared by every worker on one machine.
+
+One row per session in ``sessions`` and one row per user-data key in
+``session_data``, so writes are per key. WAL mode lets readers run beside the one
+writer; ``BEGIN IMMEDIATE`` serialises writers across processes, and every write
+checks that the session is still alive inside its transaction, so a deleted
+session is never written back. Each thread of each process gets its own
+connection (SQLite connections must not cross ``fork``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from .base import Change, SessionExists, SessionGone, SessionRecord, StoreUnavailable, Touch
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    last_activity REAL NOT NULL,
+    absolute_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    csrf_secret TEXT NOT NULL,
+    authenticated INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS session_data (
+    session_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (session_id, name)
+) WITHOUT ROWID;
+"""
+
+_SELECT = (
+    "SELECT s.created_at, s.last_activity, s.absolute_at, s.expires_at, s.csrf_secret,"
+    " s.authenticated, d.name, d.value"
+    " FROM sessions s LEFT JOIN session_data d ON d.session_id = s.id WHERE s.id = ?"
+)
+_UPSERT_VALUE = (
+    "INSERT INTO session_data (session_id, name, value) VALUES (?, ?, ?)"
+    " ON CONFLICT (session_id, name) DO UPDATE SET value = excluded.value"
+)
+_DELETE_VALUE = "DELETE FROM session_data WHERE session_id = ? AND name = ?"
+_IS_LIVE = "SELECT 1 FROM sessions WHERE id = ? AND expires_at > ?"
+
+#: Rows removed per transaction by a purge, so that requests are served in between.
+PURGE_BATCH = 500
+#: Every this many creations in one process, one purge batch runs on the side.
+PURGE_EVERY = 1000
+
+
+class SQLiteSessionStore:
+    """Sessions in one SQLite file. Safe across threads and processes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._creations = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._translate():
+            conn = self._connect()
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()
+
+    @classmethod
+    def from_url(cls, url: str, *, instance_path: str) -> SQLiteSessionStore:
+        """``sqlite:///relative/to/instance.db`` or ``sqlite:////absolute/path.db``."""
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise ValueError("sqlite:// needs a file path, e.g. sqlite:///sessions.sqlite3")
+        return cls(Path(instance_path) / path)
+
+    # -- connections -----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=True
+        )
+        # NORMAL is durable against application crashes in WAL mode; only a power
+        # loss can drop the last commits, which for sessions means a re-login.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        local = self._local
+        pid = os.getpid()
+        if getattr(local, "pid", None) != pid:
+            # A connection inherited through fork belongs to the parent: never use it.
+            local.conn = self._connect()
+            local.pid = pid
+        conn: sqlite3.Connection = local.conn
+        return conn
+
+    @contextlib.contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as err:
+            raise StoreUnavailable(f"sqlite: {err}") from err
+        except sqlite3.DatabaseError as err:
+            raise StoreUnavailable(f"sqlite database error: {err}") from err
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding SQLite's writer lock from the start."""
+        with self._translate():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- the store interface -----------------------------------------------------------
+
+    def get(self, key: str, now: float) -> SessionRecord | None:
+        with self._translate():
+            rows = self._conn().execute(_SELECT, (key,)).fetchall()
+        if not rows:
+            return None
+        created, last, absolute_at, expires, csrf, authenticated, _, _ = rows[0]
+        if expires <= now:
+            self.delete(key)
+            return None
+        data = {name: value for *_, name, value in rows if name is not None}
+        return SessionRecord(
+            key, created, last, absolute_at, expires, csrf, bool(authenticated), data
+        )
+
+    def create(self, record: SessionRecord) -> None:
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.key,
+                        record.created_at,
+                        record.last_activity,
+                        record.absolute_at,
+                        record.expires_at,
+                        record.csrf_secret,
+                        int(record.authenticated),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise SessionExists("session key already taken") from None
+            conn.executemany(_UPSERT_VALUE, [(record.key, k, v) for k, v in record.data.items()])
+        self._creations += 1
+        if self._creations % PURGE_EVERY == 0:
+            self._purge_batch(record.created_at)
+
+    def update(
+        self,
+        key: str,
+        now: float,
+        changes: Mapping[str, Change],
+        touch: Touch | None = None,
+    ) -> bool:
+        with self._write() as conn:
+            if touch is None:
+                alive = conn.execute(_IS_LIVE, (key, now)).fetchone() is not None
+            else:
+                alive = (
+                    conn.execute(
+                        "UPDATE sessions SET last_activity = ?, expires_at = ?"
+                        " WHERE id = ? AND expires_at > ?",
+                        (touch.last_activity, touch.expires_at, key, now),
+                    ).rowcount
+                    == 1
+                )
+            if not alive:
+                return False
+            _write_changes(conn, key, changes)
+            return True
+
+    def update_value(
+        self, key: str, name: str, now: float, fn: Callable[[str | None], Change]
+    ) -> Change:
+        with self._write() as conn:
+            if conn.execute(_IS_LIVE, (key, now)).fetchone() is None:
+                raise SessionGone
+            row = conn.execute(
+                "SELECT value FROM session_data WHERE session_id = ? AND name = ?", (key, name)
+            ).fetchone()
+            value = fn(None if row is None else row[0])
+            _write_changes(conn, key, {name: value})
+            return value
+
+    def delete(self, key: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM session_data WHERE session_id = ?", (key,))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (key,))
+
+    def purge_expired(self, now: float) -> int:
+        total = 0
+        while (removed := self._purge_batch(now)) > 0:
+            total += removed
+        return total
+
+    def _purge_batch(self, now: float) -> int:
+        with self._write() as conn:
+            keys = [
+                (k,)
+                for (k,) in conn.execute(
+                    "SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?", (now, PURGE_BATCH)
+                )
+            ]
+            conn.executemany("DELETE FROM session_data WHERE session_id = ?", keys)
+            conn.executemany("DELETE FROM sessions WHERE id = ?", keys)
+            return len(keys)
+
+    def count(self) -> int:
+        """How many records exist, live or not yet purged."""
+        with self._translate():
+            (n,) = self._conn().execute("SELECT count(*) FROM sessions").fetchone()
+        return int(n)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.close()
+        self._local = threading.local()
+
+
+def _write_changes(conn: sqlite3.Connection, key: str, changes: Mapping[str, Change]) -> None:
+    for name, value in changes.items():
+        if value is None:
+            conn.execute(_DELETE_VALUE, (key, name))
+        else:
+            conn.execute(_UPSERT_VALUE, (key, name, value))
