@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, request
 from flask.sessions import SessionInterface
 from werkzeug.wrappers import Response
 
@@ -21,13 +21,22 @@ from .config import SessionSettings
 from .csrf import new_secret
 from .server_session import ServerSession, encode
 from .session_ids import CookieSigner, new_session_id, store_key
-from .stores.base import SessionExists, SessionRecord, SessionStore, StoreUnavailable, Touch
+from .stores.base import (
+    Refresh,
+    SessionExists,
+    SessionRecord,
+    SessionStore,
+    StoreUnavailable,
+    Touch,
+)
 
 if TYPE_CHECKING:
     from flask.sessions import SessionMixin
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("indian_dashboard.security")
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 #: A handful of fresh ids in a row colliding means something is broken, not bad luck.
 _CREATE_ATTEMPTS = 3
@@ -41,6 +50,8 @@ class ServerSessionInterface(SessionInterface):
         self.store = store
         self.clock = clock
         self._signer: CookieSigner | None = None
+        self._refresh = Refresh(settings.activity_interval, settings.idle_timeout)
+        self._refresh_now = Refresh(0.0, settings.idle_timeout)
 
     # -- helpers the session object uses ------------------------------------------------
 
@@ -49,8 +60,14 @@ class ServerSessionInterface(SessionInterface):
         return self.clock.now().timestamp()
 
     def read(self, key: str) -> SessionRecord | None:
-        """The live record under ``key``: the one store round trip of a read."""
-        return self.store.get(key, self.now())
+        """The live record under ``key``: the one store round trip of a read.
+
+        A safe request that counts as activity records it in that same round trip
+        (at most once per ``SESSION_ACTIVITY_INTERVAL``). Unsafe requests record it
+        when their answer is saved, so a refused one (a CSRF failure) changes nothing.
+        """
+        refresh = self._refresh if request.method == "GET" and not _passive_view() else None
+        return self.store.get(key, self.now(), refresh)
 
     def new_record(self, *, authenticated: bool, data: dict[str, str]) -> tuple[str, SessionRecord]:
         """A fresh id and its record, not yet written."""
@@ -71,7 +88,9 @@ class ServerSessionInterface(SessionInterface):
 
     def touch_for(self, record: SessionRecord, now: float) -> Touch:
         """The activity stamp for ``now``: never past the absolute lifetime."""
-        return Touch(now, min(now + self.settings.idle_timeout, record.absolute_at))
+        touch = self._refresh_now.due(record, now)
+        assert touch is not None  # an interval of 0 is always due
+        return touch
 
     def signer(self, app: Flask) -> CookieSigner:
         # Built on first use rather than in __init__ so that tests and apps may set
@@ -120,13 +139,14 @@ class ServerSessionInterface(SessionInterface):
             self._create(session, record)
             return self._set_cookie(app, session, response, record)
         if record is not None and not failed:
-            touch = session.touch_pending
             if (
-                touch is None
-                and self._counts_as_activity(app, response)
-                and session.mark_activity(force=False)
+                session.touch_pending is None
+                and request.method not in _SAFE_METHODS
+                and response.status_code not in (401, 403)
+                and not _passive_view()
             ):
-                touch = session.touch_pending
+                session.mark_activity(force=False)
+            touch = session.touch_pending
             changes = session.changes()
             if (changes or touch) and not self.store.update(record.key, self.now(), changes, touch):
                 # Ended by another request meanwhile: do not bring it back.
@@ -145,14 +165,6 @@ class ServerSessionInterface(SessionInterface):
                 fresh.csrf_secret = record.csrf_secret
                 session._sid, record.key = session_id, fresh.key
         raise StoreUnavailable("could not find a free session id")
-
-    @staticmethod
-    def _counts_as_activity(app: Flask, response: Response) -> bool:
-        """Requests of a session count, except passive views and refusals."""
-        if request.method in ("HEAD", "OPTIONS") or response.status_code in (401, 403):
-            return False
-        view = app.view_functions.get(request.endpoint) if request.endpoint else None
-        return not getattr(view, "session_passive", False)
 
     def _set_cookie(
         self, app: Flask, session: ServerSession, response: Response, record: SessionRecord
@@ -195,3 +207,9 @@ class ServerSessionInterface(SessionInterface):
         response.headers["Retry-After"] = str(self.settings.retry_after)
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Set-Cookie", None)
+
+
+def _passive_view() -> bool:
+    """Whether this request's view is marked with ``@passive`` (status polling)."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(view, "session_passive", False))

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from ..config import ConfigError
 from .base import (
+    Refresh,
     SessionExists,
     SessionGone,
     SessionRecord,
@@ -22,6 +23,7 @@ from .base import (
 
 __all__ = [
     "STORES",
+    "Refresh",
     "SessionExists",
     "SessionGone",
     "SessionRecord",

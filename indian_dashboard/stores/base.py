@@ -75,12 +75,34 @@ class Touch:
     expires_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """Record activity while reading, if the stored stamp is at least ``interval`` old.
+
+    The new stamp is ``now`` and the new expiry ``min(now + idle_timeout, absolute_at)``.
+    Reading and refreshing together keep a read to one store round trip.
+    """
+
+    interval: float
+    idle_timeout: float
+
+    def due(self, record: SessionRecord, now: float) -> Touch | None:
+        """The touch to apply to ``record`` at ``now``, or ``None`` if not yet due."""
+        if now - record.last_activity < self.interval:
+            return None
+        return Touch(now, min(now + self.idle_timeout, record.absolute_at))
+
+
 @runtime_checkable
 class SessionStore(Protocol):
     """Keeps session records. Implementations are safe to share between threads."""
 
-    def get(self, key: str, now: float) -> SessionRecord | None:
-        """The live record, or ``None`` when absent or expired (an expired one is removed)."""
+    def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
+        """The live record, or ``None`` when absent or expired (an expired one is removed).
+
+        With ``refresh``, activity is recorded in the same round trip when it is due,
+        and the record returned carries the new stamp.
+        """
         ...
 
     def create(self, record: SessionRecord) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 
-from .base import Change, SessionExists, SessionGone, SessionRecord, Touch
+from .base import Change, Refresh, SessionExists, SessionGone, SessionRecord, Touch
 
 
 class MemorySessionStore:
@@ -27,10 +27,15 @@ class MemorySessionStore:
             return None
         return record
 
-    def get(self, key: str, now: float) -> SessionRecord | None:
+    def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
         with self._lock:
             record = self._live(key, now)
-            return None if record is None else record.copy()
+            if record is None:
+                return None
+            touch = refresh.due(record, now) if refresh else None
+            if touch is not None:
+                record.last_activity, record.expires_at = touch.last_activity, touch.expires_at
+            return record.copy()
 
     def create(self, record: SessionRecord) -> None:
         with self._lock:

@@ -18,7 +18,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from .base import Change, SessionExists, SessionGone, SessionRecord, StoreUnavailable, Touch
+from .base import (
+    Change,
+    Refresh,
+    SessionExists,
+    SessionGone,
+    SessionRecord,
+    StoreUnavailable,
+    Touch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +137,7 @@ class SQLiteSessionStore:
 
     # -- the store interface -----------------------------------------------------------
 
-    def get(self, key: str, now: float) -> SessionRecord | None:
+    def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
         with self._translate():
             rows = self._conn().execute(_SELECT, (key,)).fetchall()
         if not rows:
@@ -139,9 +147,14 @@ class SQLiteSessionStore:
             self.delete(key)
             return None
         data = {name: value for *_, name, value in rows if name is not None}
-        return SessionRecord(
+        record = SessionRecord(
             key, created, last, absolute_at, expires, csrf, bool(authenticated), data
         )
+        touch = refresh.due(record, now) if refresh else None
+        # Writes at most once per refresh interval; the read above stays lock-free.
+        if touch is not None and self.update(key, now, {}, touch):
+            record.last_activity, record.expires_at = touch.last_activity, touch.expires_at
+        return record
 
     def create(self, record: SessionRecord) -> None:
         with self._write() as conn:
