@@ -18,14 +18,20 @@ from .errors import register_error_handlers
 from .session_manager import SessionManager, get_session_manager
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    clock: Clock | None = None,
+    instance_path: str | None = None,
+) -> Flask:
     """Build the dashboard.
 
     Settings come from the environment (see the README), then from ``config``.
-    ``clock`` replaces the wall clock, for tests. A bad setting raises
-    :class:`~indian_dashboard.config.ConfigError` naming it.
+    ``clock`` replaces the wall clock, for tests; ``instance_path`` replaces
+    Flask's ``instance/`` folder (where the SQLite file and development key live).
+    A bad setting raises :class:`~indian_dashboard.config.ConfigError` naming it.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.update(config_from_env(os.environ))
     if config:
         app.config.update(config)
