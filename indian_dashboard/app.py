@@ -55,8 +55,8 @@ def create_app(
                 broker_names=BROKER_NAMES,
                 client_id=manager.get_user_data("client_id"),
             )
-        # A page with a form: the visitor gets a pre-login session for its token.
-        manager.get_csrf_token()
+        # No session is made for a page view: the form's script asks for a token
+        # (GET /api/session/csrf-token) when it needs one.
         return render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
 
     @app.get("/healthz")
