@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
             self.cfg.set("worker_class", "sync")
             self.cfg.set("timeout", 30)
             self.cfg.set("graceful_timeout", 5)
+            # gunicorn's control socket is one fixed path per user: several servers
+            # on one machine (tests, blue/green) would fight over it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app
