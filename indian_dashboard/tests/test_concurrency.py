@@ -76,8 +76,11 @@ def test_writes_to_different_keys_never_overwrite_each_other(app: Flask) -> None
 
     main = Visitor(app.test_client())
     main.connect()
-    main.client.post("/t/init")
-    run_threads(len(names), lambda i: tab(app, main).client.post(f"/t/set/{names[i]}"))
+    main.client.post("/t/init", headers=main.headers())
+    run_threads(
+        len(names),
+        lambda i: tab(app, main).client.post(f"/t/set/{names[i]}", headers=main.headers()),
+    )
     store = app.extensions["session_manager"].store
     record = store.get(main.info["session_id"], 0)
     assert record is not None
@@ -98,7 +101,7 @@ def test_update_user_data_loses_no_update_under_contention(app: Flask) -> None:
     def hammer(i: int) -> None:
         client = tab(app, main).client
         for _ in range(25):
-            assert client.post("/t/incr").status_code == 200
+            assert client.post("/t/incr", headers=main.headers()).status_code == 200
 
     run_threads(8, hammer)
     store = app.extensions["session_manager"].store

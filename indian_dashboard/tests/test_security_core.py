@@ -187,7 +187,7 @@ class TestFixationAndLogout:
         tab2.token = tab1.token
         holder["other"] = tab2
         cookie = tab1.cookie()
-        assert tab1.client.post("/t/slow").status_code == 200
+        assert tab1.client.post("/t/slow", headers=tab1.headers()).status_code == 200
         store = app.extensions["session_manager"].store
         assert store.get(tab1.info["session_id"], 0) is None
         tab1.client.set_cookie("session", cookie or "")
@@ -204,7 +204,7 @@ class TestFailedRequests:
         app.config["PROPAGATE_EXCEPTIONS"] = False
         visitor = Visitor(app.test_client())
         visitor.connect()
-        assert visitor.client.post("/t/fail").status_code == 500
+        assert visitor.client.post("/t/fail", headers=visitor.headers()).status_code == 500
         status = visitor.client.get("/api/broker/status").json
         assert status["broker"]["name"] == "kite"
 
@@ -215,11 +215,13 @@ class TestFailedRequests:
             raise RuntimeError("boom")
 
         app.config["PROPAGATE_EXCEPTIONS"] = False
-        client = app.test_client()
-        response = client.post("/t/fail-create")
+        visitor = Visitor(app.test_client())
+        visitor.fetch_token()
+        created_before = counting.calls["create"]
+        response = visitor.client.post("/t/fail-create", headers=visitor.headers())
         assert response.status_code == 500
         assert "Set-Cookie" not in response.headers
-        assert counting.calls["create"] == 0
+        assert counting.calls["create"] == created_before
 
 
 class TestStorage:

@@ -85,12 +85,12 @@ class TestUserData:
     def test_store_and_get_user_data_across_requests(
         self, routes: None, connected: Visitor
     ) -> None:
-        assert connected.client.post("/t/store").status_code == 200
+        assert connected.client.post("/t/store", headers=connected.headers()).status_code == 200
         got = connected.client.get("/t/get").json
         assert got == {"theme": {"dark": True}, "missing": "fallback"}
 
     def test_update_user_data_returns_new_value(self, routes: None, connected: Visitor) -> None:
-        assert [connected.client.post("/t/count").json["n"] for _ in range(3)] == [1, 2, 3]
+        assert [connected.client.post("/t/count", headers=connected.headers()).json["n"] for _ in range(3)] == [1, 2, 3]
 
 
 class TestTimeouts:
