@@ -69,8 +69,8 @@ class OriginPolicy:
                 return None
             if site == "same-site" and self.allow_same_site:
                 return None
-            if claimed in allowed and site in ("same-site", "cross-site"):
-                return None  # a trusted origin
+            if claimed in self.trusted:
+                return None  # another site we were told to trust
             return (
                 f"Cross-origin request refused: the browser says it came from a {site} page "
                 f"(Sec-Fetch-Site), not from {own}."

@@ -90,7 +90,10 @@ class TestUserData:
         assert got == {"theme": {"dark": True}, "missing": "fallback"}
 
     def test_update_user_data_returns_new_value(self, routes: None, connected: Visitor) -> None:
-        assert [connected.client.post("/t/count", headers=connected.headers()).json["n"] for _ in range(3)] == [1, 2, 3]
+        assert [
+            connected.client.post("/t/count", headers=connected.headers()).json["n"]
+            for _ in range(3)
+        ] == [1, 2, 3]
 
 
 class TestTimeouts:
