@@ -12,10 +12,11 @@ from ..errors import BadRequest
 def register_api(app: Flask) -> None:
     """Attach every API blueprint to ``app``."""
     from .broker import bp as broker_bp
+    from .openapi import bp as openapi_bp
     from .session import bp as session_bp
     from .watchlist import bp as watchlist_bp
 
-    for bp in (session_bp, broker_bp, watchlist_bp):
+    for bp in (session_bp, broker_bp, watchlist_bp, openapi_bp):
         app.register_blueprint(bp)
 
 

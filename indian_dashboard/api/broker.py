@@ -33,7 +33,8 @@ BROKER_NAMES = {
     "fyers": "Fyers",
     "dhan": "Dhan",
 }
-_MAX_FIELD = 512
+#: The longest credential value accepted, in characters.
+MAX_FIELD = 512
 
 
 @bp.after_request
@@ -57,8 +58,8 @@ def _credentials(broker: str, raw: Any) -> dict[str, str]:
         # Name the field, never echo its value.
         if not isinstance(value, str) or not value.strip():
             raise BadRequest(f"Credential field {name} must be a non-empty string.")
-        if len(value) > _MAX_FIELD:
-            raise BadRequest(f"Credential field {name} is longer than {_MAX_FIELD} characters.")
+        if len(value) > MAX_FIELD:
+            raise BadRequest(f"Credential field {name} is longer than {MAX_FIELD} characters.")
     return {name: raw[name] for name in needed}
 
 
