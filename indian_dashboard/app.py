@@ -16,7 +16,7 @@ from .cli import register_cli
 from .clock import Clock
 from .config import config_from_env
 from .errors import register_error_handlers
-from .request import DashboardRequest
+from .request import DashboardRequest, refuse_oversized_body
 from .security_headers import register_security_headers
 from .session_manager import SessionManager, get_session_manager
 
@@ -43,6 +43,8 @@ def create_app(
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key.load_or_create(app.instance_path)
 
+    # Before the session manager's own hook, so an oversized body meets 413 first.
+    app.before_request(refuse_oversized_body)
     SessionManager(app, clock=clock)
     proxies = app.config["SESSION_TRUSTED_PROXIES"]
     if proxies:
