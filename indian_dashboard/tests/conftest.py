@@ -226,3 +226,18 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- the number of generated cases, for the record -----------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how many generated requests hypothesis and schemathesis tried, and the 5xx seen."""
+    from .contract import TRIED
+
+    if not TRIED:
+        return
+    terminalreporter.write_sep("-", "generated cases tried")
+    for name, count in sorted(TRIED.items()):
+        terminalreporter.write_line(f"{name}: {count}")
+    terminalreporter.write_line(f"5xx answers: {TRIED['5xx']}")
