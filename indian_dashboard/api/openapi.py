@@ -134,7 +134,7 @@ def _connect_body() -> dict[str, Any]:
             "properties": {
                 "broker": {"const": broker},
                 "credentials": _ref("schemas", f"{broker.capitalize()}Credentials"),
-                "csrf_token": _ref("schemas", "CsrfToken"),
+                "csrf_token": _BODY_TOKEN,
             },
         }
         for broker in BROKERS
@@ -149,6 +149,12 @@ _CSRF_DESCRIPTION = (
     "string never counts. A fresh mask of the same secret is handed out on every "
     "answer; every mask validates."
 )
+
+#: The token in a JSON body: read (and then it must be a string) only without the header.
+_BODY_TOKEN: dict[str, Any] = {
+    "description": "The CSRF token, for clients that cannot set X-CSRF-Token. Ignored "
+    "when the header is present; otherwise it must be a string."
+}
 
 _UNSAFE_OPERATION: dict[str, Any] = {
     "security": SESSION_SECURITY,
@@ -305,7 +311,7 @@ def _build() -> dict[str, Any]:
                         "required": ["symbol"],
                         "properties": {
                             "symbol": _ref("schemas", "Symbol"),
-                            "csrf_token": _ref("schemas", "CsrfToken"),
+                            "csrf_token": _BODY_TOKEN,
                         },
                     },
                     "The symbol to add.",
@@ -464,7 +470,8 @@ def _build() -> dict[str, Any]:
                     "in": "header",
                     "required": False,
                     "description": _CSRF_DESCRIPTION,
-                    "schema": {"type": "string"},
+                    # An empty header counts as no header.
+                    "schema": {"type": "string", "minLength": 1},
                 }
             },
             "schemas": schemas,
