@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any, cast
 
 from flask import Request, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from .errors import BadRequest
 
 
+class _CappedStream(LimitedStream):
+    """A body without a length (chunked), capped at ``MAX_CONTENT_LENGTH``: longer is a 413.
+
+    Werkzeug's ``LimitedStream.readall`` stops quietly at the cap, so ``get_data``
+    would hand on the first 64 KiB of a longer chunked body, which may even parse.
+    """
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(stream, limit, is_max=True)
+        self._source = stream
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._source.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
 class DashboardRequest(Request):
-    """Flask's request, with deeply nested JSON refused as a 400.
+    """Flask's request, with deeply nested JSON refused as a 400 and the body limit kept.
 
     Flask turns a ``ValueError`` from the JSON parser into a 400, but a body of
     ``[[[[...`` nested past Python's recursion limit raises ``RecursionError``.
+    A chunked body longer than ``MAX_CONTENT_LENGTH`` is a 413, not cut short.
     """
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        if (
+            limit is not None
+            and not self.shallow
+            and self.content_length is None
+            and self.environ.get("wsgi.input_terminated")
+        ):
+            return cast(IO[bytes], _CappedStream(self.environ["wsgi.input"], limit))
+        return super().stream
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         try:
