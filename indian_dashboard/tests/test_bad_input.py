@@ -277,12 +277,21 @@ def raw_request(
     path: str,
     headers: list[tuple[str, str]] | None = None,
     body: bytes = b"",
+    *,
+    chunked: bool = False,
 ) -> RawAnswer:
-    """Send exactly these bytes (duplicates, NULs and all) and read the answer."""
+    """Send exactly these bytes (duplicates, NULs and all) and read the answer.
+
+    ``chunked`` sends the body with ``Transfer-Encoding: chunked`` and no length.
+    """
     host, port = server.url.removeprefix("http://").split(":")
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in headers or []]
-    if body:
+    if chunked:
+        lines.append("Transfer-Encoding: chunked")
+        pieces = [body[i : i + 4096] for i in range(0, len(body), 4096)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    elif body:
         lines.append(f"Content-Length: {len(body)}")
     data = "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
     with socket.create_connection((host, int(port)), timeout=10) as sock:
@@ -369,6 +378,25 @@ class TestOverHttp:
         assert_alive(server)
         info = raw_request(server, "GET", "/api/session/info", jar)
         assert info.status == 200
+
+    def test_chunked_body_over_the_limit_is_413(self, server: LiveServer) -> None:
+        # No Content-Length to refuse up front: the limit must hold while reading.
+        cookie, token = http_connect(server)
+        headers = [
+            ("Cookie", f"session={cookie}"),
+            ("X-CSRF-Token", token),
+            ("Content-Type", "application/json"),
+        ]
+        # Valid JSON up to the limit, so a body cut at the limit would still parse.
+        too_long = b'{"symbol": "TCS"}' + b" " * LIMIT
+        answer = raw_request(server, "POST", "/api/watchlist", headers, too_long, chunked=True)
+        assert answer.status == 413
+        assert json_body(answer)["error"] == "payload_too_large"
+        fits = raw_request(
+            server, "POST", "/api/watchlist", headers, b'{"symbol": "INFY"}', chunked=True
+        )
+        assert fits.status == 200
+        assert json_body(fits)["watchlist"] == ["INFY"]
 
     def test_token_just_under_the_body_limit_is_403(self, server: LiveServer) -> None:
         cookie, _ = http_connect(server)
