@@ -56,6 +56,10 @@ _ERROR_RESPONSE_NAMES = {
     503: "StoreUnavailable",
 }
 
+#: A character ``str.strip()`` keeps: JSON Schema's ``\S`` is ECMA-262's, which counts
+#: U+001C..U+001F and U+0085 as text where Python (and so the app) counts them as space.
+NOT_BLANK = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
 #: The statuses every operation may answer besides its own.
 _ALWAYS = (500, 503)
 #: What an unsafe request may meet before its view runs: a body too large, a JSON
@@ -421,7 +425,7 @@ def _build() -> dict[str, Any]:
             "description": "Not blank; never echoed except `client_id`.",
             "minLength": 1,
             "maxLength": MAX_FIELD,
-            "pattern": r"\S",
+            "pattern": NOT_BLANK,
         },
         "Symbol": {
             "type": "string",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import schemathesis
@@ -11,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from indian_dashboard import errors
 from indian_dashboard.api.broker import BROKERS
-from indian_dashboard.api.openapi import ERROR_CODES, ERROR_CODES_BY_STATUS
+from indian_dashboard.api.openapi import ERROR_CODES, ERROR_CODES_BY_STATUS, NOT_BLANK
 
 from .conftest import KITE, Visitor
 from .contract import DOC, assert_documented, documented_operations, openapi_path, schema_errors
@@ -99,6 +100,13 @@ class TestDocument:
         for broker, fields in BROKERS.items():
             schema = DOC["components"]["schemas"][f"{broker.capitalize()}Credentials"]
             assert schema["required"] == list(fields)
+
+    def test_not_blank_means_what_str_strip_means(self) -> None:
+        # Every character str.isspace() knows is in the Basic Multilingual Plane.
+        pattern = re.compile(NOT_BLANK)
+        for code in range(0x10000):
+            char = chr(code)
+            assert (pattern.fullmatch(char) is None) == char.isspace(), hex(code)
 
     def test_schemas_reject_what_they_should(self) -> None:
         # The checker itself must be able to fail, or the flow test proves nothing.
