@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
@@ -118,10 +119,12 @@ class TestDocument:
         assert not schema_errors(path, method, 401, {**bad_code, "error": "session_required"})
 
 
+@dataclass
 class RecordingVisitor(Visitor):
     """A visitor that checks every answer against the document as it goes."""
 
-    seen: set[tuple[str, str, int]]
+    #: ``(path template, METHOD, status)`` of every answer.
+    seen: set[tuple[str, str, int]] = field(default_factory=set)
 
     def call(self, method: str, path: str, template: str | None = None, **kwargs: Any) -> Any:
         response = self.client.open(path, method=method, **kwargs)
@@ -134,7 +137,6 @@ class RecordingVisitor(Visitor):
 class TestRealSessionFlow:
     def test_every_answer_of_a_session_validates(self, client: FlaskClient) -> None:
         v = RecordingVisitor(client)
-        v.seen = set()
         csrf = "/api/session/csrf-token"
         # Before connecting.
         v.call("GET", "/api/openapi.json")
