@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections import Counter
 from typing import Any
@@ -21,6 +22,17 @@ _METHODS = ("get", "put", "post", "delete", "patch")
 #: Generated requests tried per source ("hypothesis", "schemathesis"), and 5xx answers seen;
 #: the terminal summary (conftest.py) prints them.
 TRIED: Counter[str] = Counter()
+
+
+def _fuzz_scale() -> int:
+    raw = os.environ.get("FUZZ_SCALE", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"FUZZ_SCALE must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
+
+
+#: Multiplies every generated-case budget: ``FUZZ_SCALE=10 make test`` for a deeper run.
+FUZZ_SCALE = _fuzz_scale()
 
 
 def documented_operations() -> set[tuple[str, str]]:

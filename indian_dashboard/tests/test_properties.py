@@ -26,6 +26,7 @@ from indian_dashboard.session_ids import CookieSigner
 
 from .conftest import KITE, SECRET, Visitor
 from .contract import (
+    FUZZ_SCALE,
     TRIED,
     assert_documented,
     assert_envelope_any,
@@ -33,12 +34,12 @@ from .contract import (
 
 
 def fuzz(max_examples: int) -> settings:
-    """Deterministic, bounded, no example database: the same cases on every run."""
+    """Deterministic, bounded (times ``FUZZ_SCALE``), no example database."""
     return settings(
         derandomize=True,
         database=None,
         deadline=None,
-        max_examples=max_examples,
+        max_examples=max_examples * FUZZ_SCALE,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 

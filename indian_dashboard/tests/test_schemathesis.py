@@ -13,7 +13,8 @@ enforced, unsupported methods answered 405.
   "invalid auth is refused", which is the anonymous pass's job.
 
 Deterministic (a fixed seed, derandomized, no example database) and bounded by
-``max-examples``; the number of cases is printed at the end of the pytest run.
+``max-examples`` (times ``FUZZ_SCALE``); the number of cases is printed at the end of
+the pytest run.
 Only loopback traffic.
 """
 
@@ -28,13 +29,13 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from .conftest import KITE, LiveServer, start_server
-from .contract import DOC, TRIED
+from .contract import DOC, FUZZ_SCALE, TRIED
 
 pytestmark = pytest.mark.server
 
 CONFIG = {
     "seed": 20251130,
-    "generation": {"deterministic": True, "max-examples": 30, "database": "none"},
+    "generation": {"deterministic": True, "max-examples": 30 * FUZZ_SCALE, "database": "none"},
 }
 anonymous = schemathesis.openapi.from_dict(DOC, config=SchemathesisConfig.from_dict(CONFIG))
 connected = schemathesis.openapi.from_dict(DOC, config=SchemathesisConfig.from_dict(CONFIG))
