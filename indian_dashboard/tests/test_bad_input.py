@@ -123,6 +123,57 @@ class TestJsonThatIsNotAnObject:
         assert_envelope(response, 403, "csrf_missing")
 
 
+#: JSON bodies that break parsers, all under the body limit.
+HOSTILE: dict[str, bytes] = {
+    "invalid-utf8": b'{"symbol": "\xff\xfe", "csrf_token": "\xc3\x28"}',
+    "deeply-nested": b"[" * 30_000 + b"]" * 30_000,
+    "nested-objects": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+    "lone-surrogate": b'{"symbol": "\\ud800", "csrf_token": "\\udfff"}',
+}
+
+
+class TestHostileJsonOnEveryRoute:
+    """test_security_hardening.py tries these on some routes; here, on every unsafe one."""
+
+    @pytest.mark.parametrize("kind", sorted(HOSTILE))
+    @pytest.mark.parametrize(("method", "path"), UNSAFE)
+    def test_without_a_header_the_token_parser_answers_400(
+        self, connected: Visitor, method: str, path: str, kind: str
+    ) -> None:
+        response = connected.client.open(
+            path, method=method, data=HOSTILE[kind], content_type="application/json"
+        )
+        if kind == "lone-surrogate":
+            # Valid JSON: the escaped surrogate is a string, just not a valid token.
+            if path == "/api/session/validate-csrf":
+                assert response.status_code == 200
+                assert response.json["valid"] is False
+            else:
+                assert_envelope(response, 403, "csrf_invalid")
+        else:
+            assert_envelope(response, 400, "bad_request")
+        assert connected.session_info().status_code == 200
+        assert watchlist(connected) == []
+
+    @pytest.mark.parametrize("kind", sorted(HOSTILE))
+    @pytest.mark.parametrize("path", sorted(JSON_ROUTES))
+    def test_json_routes_answer_400_with_a_valid_header(
+        self, connected: Visitor, path: str, kind: str
+    ) -> None:
+        response = connected.client.post(
+            path,
+            data=HOSTILE[kind],
+            content_type="application/json",
+            headers=connected.headers(),
+        )
+        if kind == "lone-surrogate" and path == "/api/session/validate-csrf":
+            assert response.status_code == 200
+            assert response.json["valid"] is False
+        else:
+            assert_envelope(response, 400, "bad_request")
+        assert watchlist(connected) == []
+
+
 class TestDuplicateHeaders:
     @pytest.mark.parametrize("pair", [("valid", "forged"), ("forged", "valid"), ("valid", "valid")])
     def test_two_csrf_headers_are_refused(self, connected: Visitor, pair: tuple[str, str]) -> None:
