@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_PUBLIC_ORIGIN": None,
     "SESSION_TRUSTED_PROXIES": 0,
     "SESSION_ENCRYPTED_KEYS": ("credentials",),
+    "SESSION_AUDIT_LOG": None,
+    "SESSION_METRICS": False,
 }
 
 #: Flask settings we set differently from Flask's defaults.
@@ -39,7 +41,12 @@ FLASK_DEFAULTS: dict[str, Any] = {
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-_BOOL_VARS = ("SESSION_COOKIE_SECURE", "SESSION_CSRF_ENFORCE", "SESSION_CSRF_ALLOW_SAME_SITE")
+_BOOL_VARS = (
+    "SESSION_COOKIE_SECURE",
+    "SESSION_CSRF_ENFORCE",
+    "SESSION_CSRF_ALLOW_SAME_SITE",
+    "SESSION_METRICS",
+)
 _LIST_VARS = ("SESSION_TRUSTED_ORIGINS", "SESSION_ENCRYPTED_KEYS")
 
 
@@ -89,7 +96,7 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         config["SESSION_ACTIVITY_INTERVAL"] = _parse_number(
             "SESSION_ACTIVITY_INTERVAL", environ["SESSION_ACTIVITY_INTERVAL"], allow_zero=True
         )
-    for name in ("SESSION_STORE_URL", "SESSION_PUBLIC_ORIGIN"):
+    for name in ("SESSION_STORE_URL", "SESSION_PUBLIC_ORIGIN", "SESSION_AUDIT_LOG"):
         if environ.get(name):
             config[name] = environ[name]
     for name in _BOOL_VARS:
@@ -129,6 +136,7 @@ class SessionSettings:
     trusted_origins: frozenset[str]
     public_origin: str | None
     encrypted_keys: frozenset[str]
+    audit_log: str | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SessionSettings:
@@ -189,6 +197,7 @@ class SessionSettings:
             encrypted_keys=frozenset(
                 _strings("SESSION_ENCRYPTED_KEYS", config["SESSION_ENCRYPTED_KEYS"])
             ),
+            audit_log=config.get("SESSION_AUDIT_LOG") or None,
         )
 
 
