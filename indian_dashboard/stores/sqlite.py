@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from ..config import RedisSettings
 from .base import (
     Change,
     Refresh,
@@ -85,7 +86,9 @@ class SQLiteSessionStore:
                 conn.close()
 
     @classmethod
-    def from_url(cls, url: str, *, instance_path: str) -> SQLiteSessionStore:
+    def from_url(
+        cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
+    ) -> SQLiteSessionStore:
         """``sqlite:///relative/to/instance.db`` or ``sqlite:////absolute/path.db``."""
         path = url.removeprefix("sqlite:///")
         if not path:
