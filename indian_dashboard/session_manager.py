@@ -71,7 +71,9 @@ class SessionManager:
         """Validate the config, open the store and become ``app``'s session interface."""
         apply_defaults(app.config, session_timeout=self.session_timeout)
         settings = SessionSettings.from_config(app.config)
-        store = self._store or open_store(settings.store_url, instance_path=app.instance_path)
+        store = self._store or open_store(
+            settings.store_url, instance_path=app.instance_path, redis=settings.redis
+        )
         interface = ServerSessionInterface(settings, store, self.clock)
         app.session_interface = interface
         app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface)
