@@ -126,7 +126,7 @@ class ServerSessionInterface(SessionInterface):
         try:
             self._save(app, session, response)
         except StoreUnavailable as err:
-            log.warning("session store unavailable while saving: %s", err)
+            log.debug("session store unavailable while saving: %s", err)
             self._become_unavailable(response)
 
     def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
