@@ -199,7 +199,7 @@ class RedisSessionStore:
         )
         store = cls(driver.Redis(connection_pool=pool), prefix=options.prefix)
         # Not fatal: Redis may come up after the app. Requests answer 503 until then.
-        store.ping()
+        store.prepare()
         return store
 
     # -- outages ------------------------------------------------------------------------
@@ -234,13 +234,22 @@ class RedisSessionStore:
             self._available = True
         log.info("session store available again")
 
-    def ping(self) -> bool:
-        """Whether Redis answers now (records the change of state like any call)."""
+    def prepare(self) -> bool:
+        """Load the scripts into Redis (one round trip); False if Redis does not answer.
+
+        Called at start-up so that the first requests find their scripts; a server
+        that restarts empty gets them again on first use (EVALSHA, NOSCRIPT, load).
+        """
+        scripts = (self._get_script, self._create_script, self._update_script, self._cas_script)
         try:
             with self._translate():
-                return bool(self._client.ping())
+                pipe = self._client.pipeline(transaction=False)
+                for script in scripts:
+                    pipe.script_load(script.script)
+                pipe.execute()
         except StoreUnavailable:
             return False
+        return True
 
     # -- the store interface ---------------------------------------------------------
 

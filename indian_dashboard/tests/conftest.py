@@ -50,9 +50,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Flask:
+def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Iterator[Flask]:
     """The dashboard on each store, with the manual clock and short timeouts."""
-    return create_app(
+    made = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": SECRET,
@@ -63,6 +63,8 @@ def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Flask:
         clock=clock,
         instance_path=str(tmp_path / "instance"),
     )
+    yield made
+    made.extensions["session_manager"].store.close()
 
 
 @pytest.fixture
@@ -163,14 +165,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
     """The private Redis, emptied (FLUSHDB on that server only) for this test."""
-    client = redis_server.client()
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return redis_server.url
+    redis_server.client().flushdb()
+    yield redis_server.url
+    redis_server.close_clients()
 
 
 @pytest.fixture

@@ -8,12 +8,16 @@ the same port, with or without its append-only file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -48,6 +52,7 @@ class RedisServer:
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.paused = False
+        self._clients: list[redis.Redis] = []
         directory.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -55,14 +60,23 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self, *, timeout: float = 5.0) -> redis.Redis:
-        """A plain client of this server, for the test's own checks."""
-        return redis.Redis(
+        """A plain client of this server, for the test's own checks; closed by
+        :meth:`close_clients` (the fixtures call it at teardown)."""
+        made = redis.Redis(
             host="127.0.0.1",
             port=self.port,
             decode_responses=True,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
         )
+        self._clients.append(made)
+        return made
+
+    def close_clients(self) -> None:
+        """Close every client :meth:`client` made."""
+        clients, self._clients = self._clients, []
+        for made in clients:
+            made.close()
 
     def start(self) -> None:
         """Start (again, on the same port and directory) and wait for PING."""
@@ -128,6 +142,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop by pid (SIGTERM, so the append-only file is complete) and wait."""
+        self.close_clients()
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
@@ -146,3 +161,58 @@ class RedisServer:
         shutil.rmtree(self.directory / "appendonlydir", ignore_errors=True)
         for path in self.directory.glob("*.rdb"):
             path.unlink()
+
+
+@dataclass
+class Command:
+    """One command Redis executed: from a client connection or from inside a script."""
+
+    name: str
+    from_script: bool
+
+
+@contextlib.contextmanager
+def recorded_commands(server: RedisServer) -> Iterator[list[Command]]:
+    """Record every command ``server`` executes inside the ``with`` block (MONITOR).
+
+    Commands sent by clients are round trips; those a Lua script runs show as
+    ``from_script``. The list is complete when the block exits.
+    """
+    seen: list[Command] = []
+    marker = f"end-of-recording-{os.getpid()}-{time.monotonic_ns()}"
+    monitor_client = server.client()
+    started = threading.Event()
+    finished = threading.Event()
+
+    def listen() -> None:
+        with monitor_client.monitor() as monitor:
+            started.set()
+            for entry in monitor.listen():
+                words = entry["command"].split()
+                if not words:
+                    continue
+                if marker in entry["command"]:
+                    break
+                seen.append(Command(words[0].lower(), entry["client_type"] == "lua"))
+        finished.set()
+
+    # Its connection is opened now, so that its handshake is not recorded.
+    signal_client = server.client()
+    signal_client.ping()
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    if not started.wait(5):
+        raise RuntimeError("MONITOR did not start")
+    recorded: list[Command] = []
+    try:
+        yield recorded
+    finally:
+        try:
+            signal_client.echo(marker)
+        finally:
+            signal_client.close()
+        if not finished.wait(5):
+            raise RuntimeError("MONITOR did not see the end marker")
+        thread.join(5)
+        monitor_client.close()
+        recorded.extend(seen)
