@@ -46,9 +46,13 @@ def redis_server_binary() -> str:
 class RedisServer:
     """One redis-server process under the test's control."""
 
-    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, appendonly: bool = False, unix_socket: bool = False
+    ) -> None:
         self.directory = directory
         self.appendonly = appendonly
+        #: Also listen on ``DIRECTORY/redis.sock`` (mode 700) when asked.
+        self.unix_socket = directory / "redis.sock" if unix_socket else None
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.paused = False
@@ -101,6 +105,8 @@ class RedisServer:
             "--logfile",
             str(self.directory / "redis.log"),
         ]
+        if self.unix_socket is not None:
+            args += ["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )

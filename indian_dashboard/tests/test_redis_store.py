@@ -189,6 +189,42 @@ def test_settings_reach_the_connection_pool(redis_url: str, tmp_path: Path) -> N
     store.close()
 
 
+def test_unix_socket_url_selects_the_redis_store(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "sock", unix_socket=True)
+    server.start()
+    try:
+        store = open_store(f"unix://{server.unix_socket}?db=2", instance_path=str(tmp_path))
+        assert isinstance(store, RedisSessionStore)
+        store.create(SessionRecord("viasocket", 1.0, 1.0, 9e9, 9e9, "s", True, {"a": "1"}))
+        got = store.get("viasocket", 2.0)
+        assert got is not None and got.data == {"a": "1"}
+        store.close()
+        assert server.client().exists("session:viasocket") == 0  # db 0 untouched
+    finally:
+        server.stop()
+
+
+def test_unreachable_redis_at_start_up_is_not_fatal(
+    make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis may come up after the app: requests answer 503 meanwhile, one warning."""
+    caplog.set_level(logging.INFO, logger="indian_dashboard")
+    app = make_app(f"redis://127.0.0.1:{_closed_port()}/0")
+    answer = app.test_client().get("/api/session/csrf-token")
+    assert answer.status_code == 503
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "ConnectionError" in warnings[0].getMessage()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 def test_missing_driver_is_one_line_naming_the_extra(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
