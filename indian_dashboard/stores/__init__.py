@@ -61,6 +61,8 @@ def open_store(url: str, *, instance_path: str, redis: RedisSettings | None = No
         store: SessionStore = getattr(module, class_name).from_url(
             url, instance_path=instance_path, redis=redis or RedisSettings.from_config({})
         )
+    except ConfigError:
+        raise  # already one line naming the fix (e.g. a missing driver)
     except (ValueError, OSError) as err:
         raise ConfigError(f"SESSION_STORE_URL cannot be used: {err}") from err
     return store

@@ -24,7 +24,6 @@ import contextlib
 import importlib
 import logging
 import math
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import ConfigError, RedisSettings
 from .base import (
     Change,
+    OutageLog,
     Refresh,
     SessionExists,
     SessionGone,
@@ -171,8 +171,7 @@ class RedisSessionStore:
         self._create_script: Script = client.register_script(_CREATE)
         self._update_script: Script = client.register_script(_UPDATE)
         self._cas_script: Script = client.register_script(_CHECK_AND_SET)
-        self._available = True
-        self._state_lock = threading.Lock()
+        self._outages = OutageLog(log)
 
     @classmethod
     def from_url(
@@ -210,29 +209,14 @@ class RedisSessionStore:
         try:
             yield
         except self._outage_errors as err:
-            self._went_away(err)
+            self._outages.failed(_describe(err))
             raise StoreUnavailable(_describe(err)) from err
         except self._response_error as err:
             if not str(err).startswith(_OUTAGE_REPLIES):
                 raise
-            self._went_away(err)
+            self._outages.failed(_describe(err))
             raise StoreUnavailable(_describe(err)) from err
-        if not self._available:
-            self._came_back()
-
-    def _went_away(self, err: Exception) -> None:
-        with self._state_lock:
-            if not self._available:
-                return
-            self._available = False
-        log.warning("session store unavailable: %s; answering 503 until it is back", _describe(err))
-
-    def _came_back(self) -> None:
-        with self._state_lock:
-            if self._available:
-                return
-            self._available = True
-        log.info("session store available again")
+        self._outages.succeeded()
 
     def prepare(self) -> bool:
         """Load the scripts into Redis (one round trip); False if Redis does not answer.

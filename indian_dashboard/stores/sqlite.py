@@ -21,6 +21,7 @@ from pathlib import Path
 from ..config import RedisSettings
 from .base import (
     Change,
+    OutageLog,
     Refresh,
     SessionExists,
     SessionGone,
@@ -76,6 +77,7 @@ class SQLiteSessionStore:
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._creations = 0
+        self._outages = OutageLog(log)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._translate():
             conn = self._connect()
@@ -121,9 +123,12 @@ class SQLiteSessionStore:
         try:
             yield
         except sqlite3.OperationalError as err:
+            self._outages.failed(f"sqlite: {err}")
             raise StoreUnavailable(f"sqlite: {err}") from err
         except sqlite3.DatabaseError as err:
+            self._outages.failed(f"sqlite database error: {err}")
             raise StoreUnavailable(f"sqlite database error: {err}") from err
+        self._outages.succeeded()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
