@@ -233,7 +233,24 @@ def test_missing_driver_is_one_line_naming_the_extra(
         create_app(_config("redis://127.0.0.1:1/0"), instance_path=str(tmp_path))
     message = str(caught.value)
     assert "\n" not in message
-    assert "pip install 'indian-dashboard[redis]'" in message
+    assert message == (
+        "SESSION_STORE_URL asks for Redis but redis-py is not installed:"
+        " pip install 'indian-dashboard[redis]'"
+    )
+
+
+def test_malformed_redis_url_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SESSION_STORE_URL cannot be used"):
+        create_app(_config("redis://127.0.0.1:notaport/0"), instance_path=str(tmp_path))
+
+
+def test_rediss_url_selects_tls(tmp_path: Path) -> None:
+    import redis
+
+    store = open_store("rediss://127.0.0.1:1/0", instance_path=str(tmp_path))
+    assert isinstance(store, RedisSessionStore)
+    assert issubclass(store._client.connection_pool.connection_class, redis.SSLConnection)
+    store.close()
 
 
 def test_missing_driver_stops_the_server_command(tmp_path: Path) -> None:
@@ -319,6 +336,23 @@ def test_atomic_update_is_two_round_trips_after_the_read(
         assert response.status_code == 200
     # Read the session; read the key then check-and-set it. No activity due yet.
     assert _round_trips(commands) == ["hgetall", "hmget", "evalsha"]
+
+
+def test_reads_write_nothing_by_commandstats(
+    rv: Visitor, redis_server: RedisServer, clock: ManualClock
+) -> None:
+    """The same check by INFO commandstats: ten reads, not one write command."""
+    r = redis_server.client()
+    r.config_resetstat()
+    for _ in range(10):
+        clock.advance(0.05)  # activity stays coalesced (interval 1 s)
+        assert rv.client.get("/api/watchlist").status_code == 200
+        assert rv.session_info().status_code == 200
+    stats = r.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): v["calls"] for name, v in stats.items()}
+    assert calls.get("evalsha") == 10 and calls.get("hgetall", 0) == 20  # 10 in scripts
+    for write in ("hset", "hdel", "pexpire", "del", "eval"):
+        assert write not in calls
 
 
 def test_request_without_session_costs_nothing(redis_app: Flask, redis_server: RedisServer) -> None:
