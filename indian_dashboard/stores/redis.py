@@ -5,9 +5,11 @@ metadata fields have one-letter names (``c`` created, ``l`` last activity, ``a``
 absolute end, ``e`` expiry, ``s`` CSRF secret, ``u`` authenticated) and each
 user-data key is its own field ``d:NAME``, so writes are per key. The key's Redis
 expiry follows the record's ``expires_at``: an idle session disappears on its own,
-even when no app server runs, and nothing needs purging. Expiry is also checked
-against the injected clock on every read and write, so the absolute lifetime holds
-whatever Redis's own timer does.
+even when no app server runs, and nothing needs purging. The expiry is set as a
+time to live counted from the caller's ``now`` (PEXPIRE, not PEXPIREAT), so it
+follows the injected clock and does not depend on the Redis host's clock. Expiry
+is also checked against ``now`` on every read and write, so the idle timeout and
+the absolute lifetime hold exactly whatever Redis's own timer does.
 
 Every operation is one round trip except :meth:`RedisSessionStore.update_value`
 (a read, then a check-and-set script: two). Writes go through Lua scripts that
@@ -54,8 +56,8 @@ UPDATE_ATTEMPTS = 50
 # Times travel as Python's shortest exact float text (``repr``): Lua's own
 # number-to-text conversion keeps only 14 digits, which would round timestamps.
 
-#: KEYS[1] session; ARGV: now, refresh interval ('' = none), now as text,
-#: now + idle timeout as text. The live hash as a flat list, or {} when absent/expired.
+#: KEYS[1] session; ARGV: now, refresh interval ('' = none), now + idle timeout.
+#: The live hash as a flat list (stamped when due), or {} when absent or expired.
 _GET = """
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return h end
@@ -70,11 +72,11 @@ if not (e and l and a) or tonumber(h[e]) <= now then
   return {}
 end
 if ARGV[2] ~= '' and now - tonumber(h[l]) >= tonumber(ARGV[2]) then
-  local expires = ARGV[4]
+  local expires = ARGV[3]
   if tonumber(expires) > tonumber(h[a]) then expires = h[a] end
-  h[l] = ARGV[3]
+  h[l] = ARGV[1]
   h[e] = expires
-  redis.call('HSET', KEYS[1], 'l', ARGV[3], 'e', expires)
+  redis.call('HSET', KEYS[1], 'l', ARGV[1], 'e', expires)
   redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((tonumber(expires) - now) * 1000)))
 end
 return h
@@ -180,7 +182,8 @@ class RedisSessionStore:
         """``redis://[:PASSWORD@]HOST:PORT/DB``, ``rediss://...`` (TLS), ``unix:///PATH?db=N``.
 
         Pool size, socket and connect timeouts come from ``redis`` (the
-        ``SESSION_REDIS_*`` settings). No connection is opened here.
+        ``SESSION_REDIS_*`` settings). The scripts are loaded now if Redis answers;
+        if it does not, one warning is logged and requests answer 503 until it does.
         """
         driver = _import_driver()
         options = redis or RedisSettings.from_config({})
@@ -248,12 +251,7 @@ class RedisSessionStore:
             else:
                 fields = self._get_script(
                     keys=[name],
-                    args=[
-                        repr(now),
-                        repr(refresh.interval),
-                        repr(now),
-                        repr(now + refresh.idle_timeout),
-                    ],
+                    args=[repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
                 )
                 fields = dict(zip(fields[::2], fields[1::2], strict=True))
         record = _record(key, fields)

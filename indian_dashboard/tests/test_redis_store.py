@@ -505,3 +505,22 @@ def test_store_error_messages_name_no_key(own_redis: RedisServer, tmp_path: Path
     store.close()
     assert "secret-looking-key" not in str(caught.value)
     assert str(caught.value).startswith("redis ConnectionError")
+
+
+def test_full_redis_refusing_writes_answers_503(outage_app: Flask, own_redis: RedisServer) -> None:
+    """With noeviction, a Redis out of memory refuses writes: 503, never a 500 or a loss."""
+    visitor = Visitor(outage_app.test_client())
+    visitor.connect()
+    admin = own_redis.client()
+    admin.config_set("maxmemory", "1")
+    try:
+        _assert_503(
+            visitor.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=visitor.headers())
+        )
+        _assert_503(visitor.extend())
+    finally:
+        admin.config_set("maxmemory", "0")
+    answer = visitor.client.post(
+        "/api/watchlist", json={"symbol": "TCS"}, headers=visitor.headers()
+    )
+    assert answer.status_code == 200 and answer.json["watchlist"] == ["TCS"]
