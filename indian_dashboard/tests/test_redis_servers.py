@@ -204,9 +204,10 @@ def test_paused_redis_answers_503_then_the_same_cookie_works(
     assert "Traceback" not in log
     warnings = log.count("WARNING indian_dashboard.stores.redis: session store unavailable")
     recoveries = log.count("session store available again")
-    # One of each per worker process that saw the outage (2 workers), not one per request.
+    # One warning per worker process that saw the outage (2 workers), not one per
+    # request; a recovery line from each that has served a request since.
     assert 1 <= warnings <= 2
-    assert recoveries == warnings
+    assert 1 <= recoveries <= warnings
 
 
 def test_redis_restarted_with_its_data_keeps_sessions(
