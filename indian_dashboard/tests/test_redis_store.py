@@ -338,6 +338,22 @@ def test_atomic_update_is_two_round_trips_after_the_read(
     assert _round_trips(commands) == ["hgetall", "hmget", "evalsha"]
 
 
+def test_atomic_update_with_due_activity_adds_one_write(
+    rv: Visitor, redis_server: RedisServer, clock: ManualClock
+) -> None:
+    clock.advance(30)
+    with recorded_commands(redis_server) as commands:
+        response = rv.client.post("/api/watchlist", json={"symbol": "INFY"}, headers=rv.headers())
+        assert response.status_code == 200
+    assert _round_trips(commands) == ["hgetall", "hmget", "evalsha", "evalsha"]
+
+
+def test_logout_is_a_read_and_one_delete(rv: Visitor, redis_server: RedisServer) -> None:
+    with recorded_commands(redis_server) as commands:
+        assert rv.logout().status_code == 200
+    assert _round_trips(commands) == ["hgetall", "del"]
+
+
 def test_reads_write_nothing_by_commandstats(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
