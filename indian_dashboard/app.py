@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import secret_key
 from .api import register_api
@@ -15,6 +16,8 @@ from .cli import register_cli
 from .clock import Clock
 from .config import config_from_env
 from .errors import register_error_handlers
+from .request import DashboardRequest
+from .security_headers import register_security_headers
 from .session_manager import SessionManager, get_session_manager
 
 
@@ -32,6 +35,7 @@ def create_app(
     A bad setting raises :class:`~indian_dashboard.config.ConfigError` naming it.
     """
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app.request_class = DashboardRequest
     app.config.update(config_from_env(os.environ))
     if config:
         app.config.update(config)
@@ -40,7 +44,14 @@ def create_app(
         app.config["SECRET_KEY"] = secret_key.load_or_create(app.instance_path)
 
     SessionManager(app, clock=clock)
+    proxies = app.config["SESSION_TRUSTED_PROXIES"]
+    if proxies:
+        # Only behind proxies we were told about do X-Forwarded-* headers count.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     register_error_handlers(app, retry_after=app.config["SESSION_STORE_RETRY_AFTER"])
+    register_security_headers(app)
     register_api(app)
     register_cli(app)
 
@@ -55,8 +66,8 @@ def create_app(
                 broker_names=BROKER_NAMES,
                 client_id=manager.get_user_data("client_id"),
             )
-        # A page with a form: the visitor gets a pre-login session for its token.
-        manager.get_csrf_token()
+        # No session is made for a page view: the form's script asks for a token
+        # (GET /api/session/csrf-token) when it needs one.
         return render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
 
     @app.get("/healthz")

@@ -1,16 +1,18 @@
 """Configuration: environment variables in, one frozen settings object out.
 
 Our own keys share the ``SESSION_`` prefix; cookie settings are Flask's own
-``SESSION_COOKIE_*`` and ``PERMANENT_SESSION_LIFETIME``. Every value is checked once
-at start-up; a bad one raises :class:`ConfigError` naming the variable.
+``SESSION_COOKIE_*``. Every value is checked once at start-up; a bad one raises
+:class:`ConfigError` with one line that names the variable.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from .origin import normalize_origin
 
 #: Defaults of our own keys (documented in the README's configuration table).
 DEFAULTS: dict[str, Any] = {
@@ -19,6 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_STORE_URL": "sqlite:///sessions.sqlite3",
     "SESSION_ACTIVITY_INTERVAL": 1.0,
     "SESSION_STORE_RETRY_AFTER": 5,
+    "SESSION_CSRF_ENFORCE": True,
+    "SESSION_CSRF_ALLOW_SAME_SITE": False,
+    "SESSION_TRUSTED_ORIGINS": (),
+    "SESSION_PUBLIC_ORIGIN": None,
+    "SESSION_TRUSTED_PROXIES": 0,
+    "SESSION_ENCRYPTED_KEYS": ("credentials",),
     # Used by the redis:// store only.
     "SESSION_REDIS_PREFIX": "session:",
     "SESSION_REDIS_POOL_SIZE": 10,
@@ -36,6 +44,8 @@ FLASK_DEFAULTS: dict[str, Any] = {
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_BOOL_VARS = ("SESSION_COOKIE_SECURE", "SESSION_CSRF_ENFORCE", "SESSION_CSRF_ALLOW_SAME_SITE")
+_LIST_VARS = ("SESSION_TRUSTED_ORIGINS", "SESSION_ENCRYPTED_KEYS")
 
 
 class ConfigError(ValueError):
@@ -82,6 +92,10 @@ def _parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """Read the documented environment variables into Flask config keys."""
     config: dict[str, Any] = {}
@@ -94,8 +108,20 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         config["SESSION_ACTIVITY_INTERVAL"] = _parse_number(
             "SESSION_ACTIVITY_INTERVAL", environ["SESSION_ACTIVITY_INTERVAL"], allow_zero=True
         )
-    if environ.get("SESSION_STORE_URL"):
-        config["SESSION_STORE_URL"] = environ["SESSION_STORE_URL"]
+    for name in ("SESSION_STORE_URL", "SESSION_PUBLIC_ORIGIN"):
+        if environ.get(name):
+            config[name] = environ[name]
+    for name in _BOOL_VARS:
+        if name in environ:
+            config[name] = _parse_bool(name, environ[name])
+    for name in _LIST_VARS:
+        if name in environ:
+            config[name] = _parse_list(environ[name])
+    if "SESSION_TRUSTED_PROXIES" in environ:
+        raw = environ["SESSION_TRUSTED_PROXIES"]
+        if not raw.strip().isdigit():
+            raise ConfigError(f"SESSION_TRUSTED_PROXIES must be a whole number, got {raw!r}")
+        config["SESSION_TRUSTED_PROXIES"] = int(raw)
     if environ.get("SESSION_REDIS_PREFIX"):
         config["SESSION_REDIS_PREFIX"] = environ["SESSION_REDIS_PREFIX"]
     if "SESSION_REDIS_POOL_SIZE" in environ:
@@ -105,10 +131,6 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in ("SESSION_REDIS_SOCKET_TIMEOUT", "SESSION_REDIS_CONNECT_TIMEOUT"):
         if name in environ:
             config[name] = _parse_number(name, environ[name])
-    if "SESSION_COOKIE_SECURE" in environ:
-        config["SESSION_COOKIE_SECURE"] = _parse_bool(
-            "SESSION_COOKIE_SECURE", environ["SESSION_COOKIE_SECURE"]
-        )
     return config
 
 
@@ -165,6 +187,11 @@ class SessionSettings:
     cookie_secure: bool
     cookie_httponly: bool
     cookie_samesite: SameSite | None
+    csrf_enforce: bool
+    csrf_allow_same_site: bool
+    trusted_origins: frozenset[str]
+    public_origin: str | None
+    encrypted_keys: frozenset[str]
     redis: RedisSettings
 
     @classmethod
@@ -194,20 +221,61 @@ class SessionSettings:
             raise ConfigError(
                 f"SESSION_COOKIE_SAMESITE must be Strict, Lax or None, got {samesite!r}"
             )
+        secure = bool(config.get("SESSION_COOKIE_SECURE"))
+        domain = config.get("SESSION_COOKIE_DOMAIN") or None
+        path = config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/"
+        name = str(config["SESSION_COOKIE_NAME"])
+        if secure and not name.startswith(("__Host-", "__Secure-")):
+            # __Host- binds the cookie to this exact host and path "/", so a sibling
+            # subdomain cannot plant one; with a Domain only __Secure- is allowed.
+            name = f"__Host-{name}" if domain is None else f"__Secure-{name}"
+        if name.startswith("__Host-"):
+            path = "/"
+        public = config.get("SESSION_PUBLIC_ORIGIN")
         return cls(
             idle_timeout=idle,
             absolute_timeout=absolute,
             activity_interval=interval,
             store_url=store_url,
             retry_after=max(1, round(retry_after)),
-            cookie_name=config["SESSION_COOKIE_NAME"],
-            cookie_domain=config.get("SESSION_COOKIE_DOMAIN") or None,
-            cookie_path=config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/",
-            cookie_secure=bool(config.get("SESSION_COOKIE_SECURE")),
+            cookie_name=name,
+            cookie_domain=domain,
+            cookie_path=path,
+            cookie_secure=secure,
             cookie_httponly=bool(config.get("SESSION_COOKIE_HTTPONLY")),
             cookie_samesite=samesite,
+            csrf_enforce=bool(config["SESSION_CSRF_ENFORCE"]),
+            csrf_allow_same_site=bool(config["SESSION_CSRF_ALLOW_SAME_SITE"]),
+            trusted_origins=frozenset(
+                _origin("SESSION_TRUSTED_ORIGINS", o)
+                for o in _strings("SESSION_TRUSTED_ORIGINS", config["SESSION_TRUSTED_ORIGINS"])
+            ),
+            public_origin=None if not public else _origin("SESSION_PUBLIC_ORIGIN", public),
+            encrypted_keys=frozenset(
+                _strings("SESSION_ENCRYPTED_KEYS", config["SESSION_ENCRYPTED_KEYS"])
+            ),
             redis=RedisSettings.from_config(config),
         )
+
+
+def _strings(name: str, value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        return _parse_list(value)
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(
+        isinstance(v, str) for v in value
+    ):
+        raise ConfigError(f"{name} must be a list of strings, got {value!r}")
+    return value
+
+
+def _origin(name: str, value: Any) -> str:
+    normalized = normalize_origin(value) if isinstance(value, str) else None
+    if normalized is None:
+        raise ConfigError(
+            f"{name} must hold origins like https://host[:port] (a scheme, no path, "
+            f"not null), got {value!r}"
+        )
+    return normalized
 
 
 def apply_defaults(config: dict[str, Any], *, session_timeout: float) -> None:

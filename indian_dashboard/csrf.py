@@ -16,6 +16,8 @@ from flask import Request
 
 from .errors import BadRequest
 
+#: Methods that must not change state; every other method (unknown ones too) is unsafe.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SECRET_BYTES = 32
 #: A masked token is 64 bytes: 86 base64 characters. Anything far longer is refused
 #: before decoding, so a 1 MB "token" costs nothing.

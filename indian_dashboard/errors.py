@@ -63,6 +63,11 @@ class CsrfInvalid(ApiError):
     description = "The CSRF token is not valid for this session."
 
 
+class OriginMismatch(ApiError):
+    code, error = 403, "origin_mismatch"
+    description = "Cross-origin request refused."
+
+
 class NotFound(ApiError):
     code, error, description = 404, "not_found", "No such resource."
 

@@ -8,13 +8,13 @@ It never talks to the cookie: :mod:`.session_interface` does.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from flask.sessions import SessionMixin
 
+from .codec import CorruptValue, to_json
 from .session_ids import store_key
 from .stores.base import SessionGone, SessionRecord, Touch
 
@@ -27,25 +27,6 @@ security_log = logging.getLogger("indian_dashboard.security")
 #: session is gone; ``anonymous``: a pre-login session (a CSRF token, no login);
 #: ``active``: a session started by ``create_session``.
 SessionState = Literal["none", "expired", "anonymous", "active"]
-
-
-def encode(value: Any) -> str:
-    """JSON text for one user-data value; raises ``TypeError`` for what JSON cannot hold."""
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except ValueError as err:
-        raise TypeError(f"session values must be JSON: {err}") from None
-
-
-class CorruptRecord(ValueError):
-    """A stored value is not the JSON we wrote."""
-
-
-def _decode_all(data: dict[str, str]) -> dict[str, Any]:
-    try:
-        return {name: json.loads(text) for name, text in data.items()}
-    except (ValueError, TypeError) as err:
-        raise CorruptRecord(type(err).__name__) from None
 
 
 class ServerSession(SessionMixin):
@@ -66,11 +47,14 @@ class ServerSession(SessionMixin):
         self._record: SessionRecord | None = None
         self._data: dict[str, Any] = {}
         self._changed: set[str] = set()
+        self._sensitive: set[str] = set()
         self._touch: Touch | None = None
         #: A record made in this request, written when the response is saved.
         self.pending_create = False
         #: The cookie the browser holds must be removed.
         self.cookie_stale = False
+        #: ``end()`` was called in this request (a logout).
+        self.ended = False
         self.new = session_id is None
         self.modified = False
         self.accessed = False
@@ -85,8 +69,8 @@ class ServerSession(SessionMixin):
         data: dict[str, Any] = {}
         if record is not None:
             try:
-                data = _decode_all(record.data)
-            except CorruptRecord as err:
+                data = self._decode(record)
+            except CorruptValue as err:
                 security_log.warning("session record does not decode (%s): refused", err)
                 self._interface.store.delete(record.key)
                 record = None
@@ -99,11 +83,23 @@ class ServerSession(SessionMixin):
         self._data = data
         self._loaded = True
 
+    def _decode(self, record: SessionRecord) -> dict[str, Any]:
+        codec = self._interface.codec
+        data: dict[str, Any] = {}
+        for name, text in record.data.items():
+            data[name], sealed = codec.loads(record.key, name, text)
+            if sealed:
+                self._sensitive.add(name)
+        return data
+
+    def _encode(self, key: str, name: str, value: Any) -> str:
+        return self._interface.codec.dumps(key, name, value, sensitive=name in self._sensitive)
+
     def _ensure_record(self) -> SessionRecord:
         """The record, made (pre-login, written at save) if the visitor has none."""
         self._load()
         if self._record is None:
-            self._sid, self._record = self._interface.new_record(authenticated=False, data={})
+            self._sid, self._record = self._interface.new_record(authenticated=False)
             self.pending_create = True
             self.cookie_stale = False
         return self._record
@@ -131,10 +127,24 @@ class ServerSession(SessionMixin):
         """The secret id the cookie carries; only the session interface needs it."""
         return self._sid
 
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self._sid = value
+
     @property
     def touch_pending(self) -> Touch | None:
         """An activity stamp asked for in this request, if any."""
         return self._touch
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the store was read (or the session made) in this request."""
+        return self._loaded and (self._record is not None or self._gone)
+
+    @property
+    def presented(self) -> bool:
+        """Whether the request carried a session cookie we signed."""
+        return self._presented
 
     def csrf_secret(self) -> str:
         """The session's CSRF secret, starting a pre-login session if there is none."""
@@ -144,16 +154,39 @@ class ServerSession(SessionMixin):
     def begin(self, user_data: dict[str, Any]) -> SessionRecord:
         """Start a fresh authenticated session; the old id stops working now."""
         for value in user_data.values():
-            encode(value)
+            to_json(value)
         self._drop_current()
-        self._sid, self._record = self._interface.new_record(authenticated=True, data={})
-        self._data = dict(user_data)
-        self._changed = set(user_data)
+        self._sid, self._record = self._interface.new_record(authenticated=True)
+        self._start_pending(dict(user_data), set())
+        return self._record
+
+    def rotate(self) -> SessionRecord:
+        """Move the session to a fresh id and CSRF secret, keeping data and lifetimes.
+
+        The old id stops working at once. Raises ``KeyError`` without a session.
+        """
+        self._load()
+        old = self._record
+        if old is None:
+            raise KeyError("no session to rotate")
+        data, sensitive = dict(self._data), set(self._sensitive)
+        self._drop_current()
+        self._sid, record = self._interface.new_record(authenticated=old.authenticated)
+        record.created_at, record.absolute_at = old.created_at, old.absolute_at
+        record.last_activity, record.expires_at = old.last_activity, old.expires_at
+        self._record = record
+        self._start_pending(data, sensitive)
+        return record
+
+    def _start_pending(self, data: dict[str, Any], sensitive: set[str]) -> None:
+        self._data = data
+        self._sensitive = sensitive
+        self._changed = set(data)
+        self._touch = None
         self.pending_create = True
         self.cookie_stale = False
         self.new = True
         self.modified = self.accessed = True
-        return self._record
 
     def end(self) -> None:
         """Delete the session now; the cookie is removed when the response is saved."""
@@ -161,8 +194,10 @@ class ServerSession(SessionMixin):
         self._record = None
         self._data = {}
         self._changed = set()
+        self._sensitive = set()
         self._touch = None
         self.pending_create = False
+        self.ended = True
         self.cookie_stale = self._presented
         self.modified = self.accessed = True
 
@@ -191,6 +226,10 @@ class ServerSession(SessionMixin):
         record.last_activity, record.expires_at = touch.last_activity, touch.expires_at
         return moved
 
+    def mark_sensitive(self, name: str) -> None:
+        """Seal ``name``'s value in the store (AES-GCM) from now on."""
+        self._sensitive.add(name)
+
     def update_value(self, name: str, fn: Callable[[Any], Any]) -> Any:
         """Atomically set ``name`` to ``fn(current value or None)`` and return it."""
         _check_key(name)
@@ -198,39 +237,41 @@ class ServerSession(SessionMixin):
         if self.pending_create:
             self[name] = value = fn(self._data.get(name))
             return value
+        record = self._record
+        assert record is not None
+        codec = self._interface.codec
         result: list[Any] = []
 
         def step(old: str | None) -> str | None:
-            new = fn(None if old is None else json.loads(old))
+            new = fn(None if old is None else codec.loads(record.key, name, old)[0])
             result[:] = [new]
-            return encode(new)
+            return None if new is None else self._encode(record.key, name, new)
 
-        assert self._record is not None
         try:
-            self._interface.store.update_value(self._record.key, name, self._interface.now(), step)
+            self._interface.store.update_value(record.key, name, self._interface.now(), step)
         except SessionGone:
             self._sid, self._record, self._gone, self.cookie_stale = None, None, True, True
             raise
-        self._data[name] = result[0]
+        if result[0] is None:
+            self._data.pop(name, None)
+        else:
+            self._data[name] = result[0]
         self._changed.discard(name)
         self.accessed = True
         return result[0]
 
     def changes(self) -> dict[str, str | None]:
-        """Changed keys as JSON text (``None`` for removed ones), for the store."""
+        """Changed keys as store text (``None`` for removed ones), for ``update``."""
+        record = self._record
+        assert record is not None
         return {
-            name: encode(self._data[name]) if name in self._data else None for name in self._changed
+            name: self._encode(record.key, name, self._data[name]) if name in self._data else None
+            for name in self._changed
         }
 
-    @property
-    def loaded(self) -> bool:
-        """Whether the store was read (or the session made) in this request."""
-        return self._loaded and (self._record is not None or self._gone)
-
-    @property
-    def presented(self) -> bool:
-        """Whether the request carried a session cookie we signed."""
-        return self._presented
+    def encoded_data(self, key: str) -> dict[str, str]:
+        """Every key as store text, for a new record under ``key``."""
+        return {name: self._encode(key, name, value) for name, value in self._data.items()}
 
     # -- the mapping flask.session offers --------------------------------------------
 
@@ -261,7 +302,7 @@ class ServerSession(SessionMixin):
 
     def __setitem__(self, key: str, value: Any) -> None:
         _check_key(key)
-        encode(value)  # fail at the call site, not when the response is saved
+        to_json(value)  # fail at the call site, not when the response is saved
         self._ensure_record()
         self._data[key] = value
         self._changed.add(key)

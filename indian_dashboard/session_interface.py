@@ -17,9 +17,10 @@ from flask.sessions import SessionInterface
 from werkzeug.wrappers import Response
 
 from .clock import Clock
+from .codec import ValueCodec
 from .config import SessionSettings
-from .csrf import new_secret
-from .server_session import ServerSession, encode
+from .csrf import SAFE_METHODS, new_secret
+from .server_session import ServerSession
 from .session_ids import CookieSigner, new_session_id, store_key
 from .stores.base import (
     Refresh,
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("indian_dashboard.security")
 
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
+#: What a logout asks the browser to forget (OWASP: clear client-side state too).
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 #: A handful of fresh ids in a row colliding means something is broken, not bad luck.
 _CREATE_ATTEMPTS = 3
 
@@ -50,8 +51,41 @@ class ServerSessionInterface(SessionInterface):
         self.store = store
         self.clock = clock
         self._signer: CookieSigner | None = None
+        self._codec: ValueCodec | None = None
         self._refresh = Refresh(settings.activity_interval, settings.idle_timeout)
         self._refresh_now = Refresh(0.0, settings.idle_timeout)
+
+    # -- keys: built once, from the app's secret key and its fallbacks ---------------------
+
+    def bind_keys(self, app: Flask) -> None:
+        """Build the cookie signer and value codec (once; later calls do nothing).
+
+        Done on first use rather than in ``init_app`` so that an app may set
+        ``SECRET_KEY`` after the extension, as Flask allows.
+        """
+        if self._signer is not None:
+            return
+        if not app.secret_key:
+            raise RuntimeError("SECRET_KEY must be set before the first request")
+        keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key]
+        self._codec = ValueCodec(keys, self.settings.encrypted_keys)
+        self._signer = CookieSigner(keys[-1], keys[:-1])
+
+    @property
+    def signer(self) -> CookieSigner:
+        """Signs and checks session cookies."""
+        if self._signer is None:
+            self.bind_keys(current_app)
+        assert self._signer is not None
+        return self._signer
+
+    @property
+    def codec(self) -> ValueCodec:
+        """Turns user-data values into store text and back (sealing sensitive ones)."""
+        if self._codec is None:
+            self.bind_keys(current_app)
+        assert self._codec is not None
+        return self._codec
 
     # -- helpers the session object uses ------------------------------------------------
 
@@ -69,8 +103,8 @@ class ServerSessionInterface(SessionInterface):
         refresh = self._refresh if request.method == "GET" and not _passive_view() else None
         return self.store.get(key, self.now(), refresh)
 
-    def new_record(self, *, authenticated: bool, data: dict[str, str]) -> tuple[str, SessionRecord]:
-        """A fresh id and its record, not yet written."""
+    def new_record(self, *, authenticated: bool) -> tuple[str, SessionRecord]:
+        """A fresh id and its empty record, not yet written."""
         now = self.now()
         session_id = new_session_id()
         absolute_at = now + self.settings.absolute_timeout
@@ -82,7 +116,6 @@ class ServerSessionInterface(SessionInterface):
             expires_at=min(now + self.settings.idle_timeout, absolute_at),
             csrf_secret=new_secret(),
             authenticated=authenticated,
-            data=data,
         )
         return session_id, record
 
@@ -92,31 +125,23 @@ class ServerSessionInterface(SessionInterface):
         assert touch is not None  # an interval of 0 is always due
         return touch
 
-    def signer(self, app: Flask) -> CookieSigner:
-        # Built on first use rather than in __init__ so that tests and apps may set
-        # SECRET_KEY after the extension; after that it is never rebuilt.
-        if self._signer is None:
-            if not app.secret_key:
-                raise RuntimeError("SECRET_KEY must be set before the first request")
-            self._signer = CookieSigner(
-                app.secret_key, app.config.get("SECRET_KEY_FALLBACKS") or ()
-            )
-        return self._signer
-
     # -- Flask's seam ----------------------------------------------------------------------
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
+        self.bind_keys(app)
         cookies = request.cookies.getlist(self.settings.cookie_name)
         if not cookies:
             return ServerSession(self, None)
-        session_id = self.signer(app).unsign(cookies[0])
-        if session_id is None:
-            # The reason, never the value: a cookie may be somebody's live session.
-            security_log.warning("session cookie refused: malformed or bad signature")
-            session = ServerSession(self, None)
-            session.cookie_stale = True
-            return session
-        return ServerSession(self, session_id)
+        ids = {i for i in map(self.signer.unsign, cookies) if i is not None}
+        if len(ids) == 1:
+            return ServerSession(self, ids.pop())
+        # None verified, or several different ones did (a cookie planted beside the
+        # real one): adopt none. The reason is logged, never a value.
+        reason = "malformed or bad signature" if not ids else "several valid session cookies"
+        security_log.warning("session cookie refused: %s", reason)
+        session = ServerSession(self, None)
+        session.cookie_stale = True
+        return session
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, ServerSession):  # pragma: no cover - Flask gives ours
@@ -124,24 +149,29 @@ class ServerSessionInterface(SessionInterface):
         if session.accessed or session.presented:
             response.vary.add("Cookie")
         try:
-            self._save(app, session, response)
+            self._save(session, response)
         except StoreUnavailable as err:
             log.debug("session store unavailable while saving: %s", err)
             self._become_unavailable(response)
 
-    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
+    def _save(self, session: ServerSession, response: Response) -> None:
         failed = response.status_code >= 500
         record = session.record if session.loaded else None
+        if record is not None:
+            # Anything that carries session data is never cached.
+            response.headers["Cache-Control"] = "no-store"
+        if session.ended and not session.pending_create:
+            response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
         if record is not None and session.pending_create:
             if failed:
                 # Nothing of a failed request is kept, not even its new session.
                 return self._maybe_delete_cookie(session, response)
             self._create(session, record)
-            return self._set_cookie(app, session, response, record)
+            return self._set_cookie(session, response, record)
         if record is not None and not failed:
             if (
                 session.touch_pending is None
-                and request.method not in _SAFE_METHODS
+                and request.method not in SAFE_METHODS
                 and response.status_code not in (401, 403)
                 and not _passive_view()
             ):
@@ -154,26 +184,23 @@ class ServerSessionInterface(SessionInterface):
         self._maybe_delete_cookie(session, response)
 
     def _create(self, session: ServerSession, record: SessionRecord) -> None:
-        record.data = {name: encode(value) for name, value in session.items()}
         for _ in range(_CREATE_ATTEMPTS):
+            record.data = session.encoded_data(record.key)
             try:
                 return self.store.create(record)
             except SessionExists:
-                session_id, fresh = self.new_record(
-                    authenticated=record.authenticated, data=record.data
-                )
-                fresh.csrf_secret = record.csrf_secret
-                session._sid, record.key = session_id, fresh.key
+                session_id, fresh = self.new_record(authenticated=record.authenticated)
+                session.session_id, record.key = session_id, fresh.key
         raise StoreUnavailable("could not find a free session id")
 
     def _set_cookie(
-        self, app: Flask, session: ServerSession, response: Response, record: SessionRecord
+        self, session: ServerSession, response: Response, record: SessionRecord
     ) -> None:
         s = self.settings
         assert session.session_id is not None
         response.set_cookie(
             s.cookie_name,
-            self.signer(app).sign(session.session_id),
+            self.signer.sign(session.session_id),
             expires=datetime.fromtimestamp(record.absolute_at, timezone.utc),
             domain=s.cookie_domain,
             path=s.cookie_path,
@@ -207,6 +234,7 @@ class ServerSessionInterface(SessionInterface):
         response.headers["Retry-After"] = str(self.settings.retry_after)
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Set-Cookie", None)
+        response.headers.pop("Clear-Site-Data", None)
 
 
 def _passive_view() -> bool:

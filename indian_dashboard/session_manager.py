@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 
 from . import csrf
 from .clock import Clock, SystemClock, isoformat
 from .config import SessionSettings, apply_defaults
-from .errors import CsrfInvalid, CsrfMissing, SessionExpired, SessionRequired
+from .errors import CsrfInvalid, CsrfMissing, OriginMismatch, SessionExpired, SessionRequired
+from .origin import OriginPolicy
 from .server_session import ServerSession, SessionState
 from .session_interface import ServerSessionInterface
 from .stores import SessionGone, SessionStore, open_store
@@ -42,6 +43,7 @@ class _State:
     settings: SessionSettings
     store: SessionStore
     interface: ServerSessionInterface
+    origins: OriginPolicy
 
 
 class SessionManager:
@@ -76,7 +78,12 @@ class SessionManager:
         )
         interface = ServerSessionInterface(settings, store, self.clock)
         app.session_interface = interface
-        app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface)
+        policy = OriginPolicy(
+            settings.public_origin, settings.trusted_origins, settings.csrf_allow_same_site
+        )
+        app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface, policy)
+        if settings.csrf_enforce:
+            app.before_request(_protect_unsafe_request)
 
     # -- the guide's operations on the current session ------------------------------------
 
@@ -129,6 +136,15 @@ class SessionManager:
         current = _require_active()
         return current.mark_activity(force=True)
 
+    def rotate_session(self) -> str:
+        """Give this session a new id and CSRF secret, keeping its data; returns the new token.
+
+        For privilege changes: the old id and token stop working at once. Raises
+        ``SessionRequired``/``SessionExpired`` without an active session.
+        """
+        _require_active().rotate()
+        return self.get_csrf_token()
+
     def clear_session(self) -> None:
         """Delete the session server-side now and expire the cookie (logout)."""
         _current().end()
@@ -147,9 +163,16 @@ class SessionManager:
         record = current.record
         return record is not None and csrf.matches(record.csrf_secret, token)
 
-    def store_user_data(self, key: str, value: Any) -> None:
-        """Keep ``value`` (anything JSON can hold) under ``key``; written per key."""
-        _current()[key] = value
+    def store_user_data(self, key: str, value: Any, *, sensitive: bool = False) -> None:
+        """Keep ``value`` (anything JSON can hold) under ``key``; written per key.
+
+        ``sensitive`` values (and keys named in ``SESSION_ENCRYPTED_KEYS``) are
+        encrypted at rest in the store.
+        """
+        current = _current()
+        if sensitive:
+            current.mark_sensitive(key)
+        current[key] = value
 
     def get_user_data(self, key: str, default: Any = None) -> Any:
         """The value under ``key``, or ``default``."""
@@ -214,6 +237,9 @@ def require_session(view: Callable[P, R]) -> Callable[P, R]:
         _require_active()
         return view(*args, **kwargs)
 
+    # The global CSRF check reads this so that a visitor without a session hears
+    # "session required" (401) before "token missing" (403), as the decorators say.
+    wrapper.session_required = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -234,8 +260,35 @@ def require_csrf(view: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def csrf_exempt(view: Callable[P, R]) -> Callable[P, R]:
+    """Exempt one view from the global CSRF and origin checks (``SESSION_CSRF_ENFORCE``).
+
+    Exemption follows the view, not the URL: no path trick reaches another view.
+    """
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def _protect_unsafe_request() -> None:
+    """``before_request``: every unsafe request passes the origin and token checks."""
+    if request.method in csrf.SAFE_METHODS or request.routing_exception is not None:
+        return  # a 404/405 runs no view, so there is nothing to protect
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "csrf_exempt", False):
+        return
+    if getattr(view, "session_required", False):
+        _require_active()
+    check_csrf()
+
+
 def check_csrf() -> None:
-    """The check behind :func:`require_csrf`, for code that is not a view."""
+    """The check behind :func:`require_csrf`: origin, then token. Runs once per request."""
+    if g.get("_csrf_checked"):
+        return
+    reason = _state().origins.refusal(request)
+    if reason is not None:
+        security_log.info("origin refused (%s %s): %s", request.method, request.path, reason)
+        raise OriginMismatch(reason)
     current = _current()
     if current.state == "expired":
         raise SessionExpired()
@@ -247,6 +300,7 @@ def check_csrf() -> None:
     if record is None or not csrf.matches(record.csrf_secret, token):
         security_log.info("csrf refused: invalid token (%s %s)", request.method, request.path)
         raise CsrfInvalid()
+    g._csrf_checked = True
 
 
 def passive(view: Callable[P, R]) -> Callable[P, R]:

@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from ..config import RedisSettings
 from .base import (
@@ -91,11 +92,21 @@ class SQLiteSessionStore:
     def from_url(
         cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
     ) -> SQLiteSessionStore:
-        """``sqlite:///relative/to/instance.db`` or ``sqlite:////absolute/path.db``."""
-        path = url.removeprefix("sqlite:///")
+        """``sqlite:///relative/to/instance.db`` or ``sqlite:////absolute/path.db``.
+
+        ``?timeout=SECONDS`` sets how long a write waits for the lock (default 5).
+        """
+        path, _, query = url.removeprefix("sqlite:///").partition("?")
         if not path:
             raise ValueError("sqlite:// needs a file path, e.g. sqlite:///sessions.sqlite3")
-        return cls(Path(instance_path) / path)
+        options = parse_qs(query)
+        unknown = set(options) - {"timeout"}
+        if unknown:
+            raise ValueError(f"unknown sqlite option(s): {', '.join(sorted(unknown))}")
+        timeout = float(options.get("timeout", ["5"])[-1])
+        if not 0 <= timeout < 3600:
+            raise ValueError("sqlite timeout must be between 0 and 3600 seconds")
+        return cls(Path(instance_path) / path, busy_timeout=timeout)
 
     # -- connections -----------------------------------------------------------------
 

@@ -230,6 +230,8 @@ def start_server(
         "SESSION_STORE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
         **(env or {}),
     }
+    # A value of "" in ``env`` removes the variable (e.g. to test the generated key).
+    full_env = {k: v for k, v in full_env.items() if v != ""}
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [
@@ -242,6 +244,8 @@ def start_server(
                 str(port),
                 "--workers",
                 str(workers),
+                "--instance",
+                str(tmp_path / "instance"),
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,121 @@
+"""Configuration from the environment, start-up errors, and the development secret key."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indian_dashboard import create_app
+from indian_dashboard.config import ConfigError, config_from_env
+
+from .conftest import SECRET
+
+
+class TestEnvironment:
+    def test_documented_variables_are_read(self) -> None:
+        config = config_from_env(
+            {
+                "FLASK_SECRET_KEY": "k" * 40,
+                "SESSION_TIMEOUT": "120",
+                "SESSION_ABSOLUTE_TIMEOUT": "7200",
+                "SESSION_STORE_URL": "memory://",
+                "SESSION_COOKIE_SECURE": "true",
+                "SESSION_ACTIVITY_INTERVAL": "0",
+            }
+        )
+        assert config == {
+            "SECRET_KEY": "k" * 40,
+            "SESSION_TIMEOUT": 120.0,
+            "SESSION_ABSOLUTE_TIMEOUT": 7200.0,
+            "SESSION_STORE_URL": "memory://",
+            "SESSION_COOKIE_SECURE": True,
+            "SESSION_ACTIVITY_INTERVAL": 0.0,
+        }
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("SESSION_TIMEOUT", "-5"),
+            ("SESSION_TIMEOUT", "0"),
+            ("SESSION_TIMEOUT", "an hour"),
+            ("SESSION_TIMEOUT", "nan"),
+            ("SESSION_ABSOLUTE_TIMEOUT", "inf"),
+            ("SESSION_COOKIE_SECURE", "maybe"),
+            ("SESSION_ACTIVITY_INTERVAL", "-1"),
+        ],
+    )
+    def test_bad_values_name_the_variable(self, name: str, value: str) -> None:
+        with pytest.raises(ConfigError, match=name):
+            config_from_env({name: value})
+
+    def test_defaults_follow_the_guide(self, tmp_path: Path) -> None:
+        app = create_app({"SECRET_KEY": SECRET}, instance_path=str(tmp_path))
+        assert app.config["SESSION_TIMEOUT"] == 3600
+        assert app.config["SESSION_ABSOLUTE_TIMEOUT"] == 43200
+        assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+        assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+        assert app.config["SESSION_COOKIE_SECURE"] is False
+        assert app.config["SESSION_STORE_URL"] == "sqlite:///sessions.sqlite3"
+        assert (tmp_path / "sessions.sqlite3").exists()
+
+    def test_cookie_flags(self, tmp_path: Path) -> None:
+        app = create_app(
+            {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "memory://", "SESSION_COOKIE_SECURE": True},
+            instance_path=str(tmp_path),
+        )
+        cookie = app.test_client().get("/api/session/csrf-token").headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+        assert "Expires=" in cookie and "Path=/" in cookie
+
+
+class TestSecretKey:
+    def test_generated_once_with_mode_0600_and_one_warning(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+        with caplog.at_level(logging.WARNING):
+            first = create_app({"SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path))
+        key_file = tmp_path / "secret_key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        warnings = [r for r in caplog.records if "FLASK_SECRET_KEY" in r.getMessage()]
+        assert len(warnings) == 1
+        assert "production" in warnings[0].getMessage().lower()
+        assert first.secret_key not in caplog.text
+        second = create_app({"SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path))
+        assert first.secret_key == second.secret_key
+        assert len(str(first.secret_key)) >= 64
+
+    def test_environment_key_wins(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment")
+        app = create_app({"SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path))
+        assert app.secret_key == "from-the-environment"
+        assert not (tmp_path / "secret_key").exists()
+
+
+class TestStartUpErrors:
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [("SESSION_TIMEOUT", "-1"), ("SESSION_STORE_URL", "mongodb://x"), ("SESSION_TIMEOUT", "x")],
+    )
+    def test_bad_setting_is_one_line_naming_it(self, tmp_path: Path, name: str, value: str) -> None:
+        env = {**os.environ, "FLASK_SECRET_KEY": SECRET, name: value}
+        result = subprocess.run(
+            [sys.executable, "-m", "indian_dashboard", "--port", "0"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert name in lines[0]
+        assert "Traceback" not in result.stderr

@@ -1,0 +1,267 @@
+"""Each attack or bad input the session core names, as a test that fails without its defence."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, jsonify
+
+from indian_dashboard import create_app
+from indian_dashboard.clock import ManualClock
+from indian_dashboard.session_ids import CookieSigner, new_session_id, store_key
+from indian_dashboard.session_manager import get_session_manager
+from indian_dashboard.stores import SessionStore
+
+from .conftest import SECRET, Visitor
+
+
+class CountingStore:
+    """Wraps a store and counts the calls it receives."""
+
+    def __init__(self, inner: SessionStore) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def counting(app: Flask) -> CountingStore:
+    """The app's store, wrapped so that tests can count round trips."""
+    interface = app.extensions["session_manager"].interface
+    interface.store = CountingStore(interface.store)
+    store: CountingStore = interface.store
+    return store
+
+
+def signed(session_id: str, secret: str = SECRET) -> str:
+    return CookieSigner(secret).sign(session_id)
+
+
+class TestCookies:
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "",
+            "x" * 8192,
+            "é" * 87,
+            "../../etc/passwd",
+            "a\x00b",
+            "*",
+            "[a-z]?*",
+            "%00",
+            "A" * 43 + "." + "B" * 43,
+        ],
+    )
+    def test_malformed_cookie_costs_no_lookup_and_no_500(
+        self, app: Flask, counting: CountingStore, value: str
+    ) -> None:
+        client = app.test_client(use_cookies=False)
+        for path in ("/api/session/info", "/api/broker/status", "/"):
+            response = client.get(path, headers={"Cookie": f"session={value}"})
+            assert response.status_code in (200, 401)
+        assert counting.calls["get"] == 0
+
+    def test_tampered_cookie_is_refused_without_lookup(
+        self, connected: Visitor, counting: CountingStore, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        cookie = connected.cookie()
+        assert cookie is not None
+        flipped = ("B" if cookie[5] != "B" else "C").join((cookie[:5], cookie[6:]))
+        connected.client.set_cookie("session", flipped)
+        with caplog.at_level(logging.INFO, logger="indian_dashboard.security"):
+            response = connected.session_info()
+        assert response.status_code == 401
+        assert response.json["error"] == "session_required"
+        assert counting.calls["get"] == 0
+        assert any("bad signature" in r.getMessage() for r in caplog.records)
+        assert all(flipped not in r.getMessage() for r in caplog.records)
+
+    def test_cookie_signed_with_another_key_is_refused(
+        self, connected: Visitor, counting: CountingStore
+    ) -> None:
+        cookie = connected.cookie()
+        assert cookie is not None
+        session_id = cookie.split(".")[0]
+        connected.client.set_cookie("session", signed(session_id, "another-secret"))
+        assert connected.session_info().json["error"] == "session_required"
+        assert counting.calls["get"] == 0
+
+    def test_unknown_signed_id_is_never_adopted(self, app: Flask) -> None:
+        """An id the server never issued gets no record, even when a session is made."""
+        planted = new_session_id()
+        client = app.test_client()
+        client.set_cookie("session", signed(planted))
+        assert client.get("/api/session/info").json["error"] == "session_expired"
+        client.set_cookie("session", signed(planted))
+        token = client.get("/api/session/csrf-token").json["csrf_token"]
+        issued = client.get_cookie("session")
+        assert issued is not None and issued.value.split(".")[0] != planted
+        store = app.extensions["session_manager"].store
+        assert store.get(store_key(planted), 0) is None
+        client.post(
+            "/api/broker/connect",
+            json={
+                "broker": "dhan",
+                "credentials": {"client_id": "C1", "access_token": "t"},
+            },
+            headers={"X-CSRF-Token": token},
+        )
+        assert store.get(store_key(planted), 0) is None
+
+    def test_anonymous_flood_writes_nothing(self, app: Flask, counting: CountingStore) -> None:
+        client = app.test_client()
+        for _ in range(50):
+            client.get("/")
+            client.get("/healthz")
+            client.get("/api/session/info")
+            client.get("/api/broker/status")
+            client.post("/api/session/extend")
+            client.post("/api/watchlist", json={"symbol": "TCS"})
+        assert counting.calls["create"] == 0
+        assert counting.calls["update"] == 0
+        assert counting.calls["get"] == 0
+
+
+class TestFixationAndLogout:
+    def test_old_id_and_token_die_at_create_session(self, connected: Visitor) -> None:
+        old_cookie, old_token = connected.cookie(), connected.token
+        connected.connect("dhan", {"client_id": "D1", "access_token": "tok"})
+        new_cookie, new_token = connected.cookie(), connected.token
+        connected.client.set_cookie("session", old_cookie or "")
+        assert connected.session_info().json["error"] == "session_expired"
+        connected.client.set_cookie("session", new_cookie or "")
+        response = connected.client.post("/api/session/extend", headers={"X-CSRF-Token": old_token})
+        assert response.json["error"] == "csrf_invalid"
+        ok = connected.client.post("/api/session/extend", headers={"X-CSRF-Token": new_token})
+        assert ok.status_code == 200
+
+    def test_pre_login_id_does_not_survive_login(self, visitor: Visitor) -> None:
+        visitor.fetch_token()
+        pre_login = visitor.cookie()
+        visitor.connect()
+        assert visitor.cookie() != pre_login
+        visitor.client.set_cookie("session", pre_login or "")
+        assert visitor.session_info().status_code == 401
+
+    def test_old_id_dies_at_clear(self, connected: Visitor) -> None:
+        cookie = connected.cookie()
+        connected.logout()
+        connected.client.set_cookie("session", cookie or "")
+        assert connected.session_info().json["error"] == "session_expired"
+        connected.client.set_cookie("session", cookie or "")
+        assert connected.extend().status_code == 401
+
+    def test_slow_request_does_not_resurrect_a_logged_out_session(self, app: Flask) -> None:
+        holder: dict[str, Visitor] = {}
+
+        @app.post("/t/slow")
+        def slow() -> Any:
+            manager = get_session_manager()
+            assert manager.get_user_data("broker") == "kite"  # loaded before the logout
+            other = holder["other"]
+            assert other.logout().status_code == 200  # another tab logs out meanwhile
+            manager.store_user_data("late", "write")
+            manager.extend_session()
+            return jsonify(status="success")
+
+        tab1 = Visitor(app.test_client())
+        tab1.connect()
+        tab2 = Visitor(app.test_client())
+        tab2.client.set_cookie("session", tab1.cookie() or "")
+        tab2.token = tab1.token
+        holder["other"] = tab2
+        cookie = tab1.cookie()
+        assert tab1.client.post("/t/slow", headers=tab1.headers()).status_code == 200
+        store = app.extensions["session_manager"].store
+        assert store.get(tab1.info["session_id"], 0) is None
+        tab1.client.set_cookie("session", cookie or "")
+        assert tab1.session_info().status_code == 401
+
+
+class TestFailedRequests:
+    def test_5xx_does_not_persist_session_changes(self, app: Flask) -> None:
+        @app.post("/t/fail")
+        def fail() -> Any:
+            get_session_manager().store_user_data("broker", "changed")
+            raise RuntimeError("boom")
+
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        visitor = Visitor(app.test_client())
+        visitor.connect()
+        assert visitor.client.post("/t/fail", headers=visitor.headers()).status_code == 500
+        status = visitor.client.get("/api/broker/status").json
+        assert status["broker"]["name"] == "kite"
+
+    def test_5xx_does_not_create_a_session(self, app: Flask, counting: CountingStore) -> None:
+        @app.post("/t/fail-create")
+        def fail_create() -> Any:
+            get_session_manager().create_session({"broker": "kite"})
+            raise RuntimeError("boom")
+
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        visitor = Visitor(app.test_client())
+        visitor.fetch_token()
+        created_before = counting.calls["create"]
+        response = visitor.client.post("/t/fail-create", headers=visitor.headers())
+        assert response.status_code == 500
+        assert "Set-Cookie" not in response.headers
+        assert counting.calls["create"] == created_before
+
+
+class TestStorage:
+    @pytest.fixture
+    def sqlite_app(self, tmp_path: Path, clock: ManualClock) -> Iterator[tuple[Flask, Path]]:
+        path = tmp_path / "raw.sqlite3"
+        app = create_app(
+            {"SECRET_KEY": SECRET, "SESSION_STORE_URL": f"sqlite:///{path}"},
+            clock=clock,
+            instance_path=str(tmp_path),
+        )
+        yield app, path
+
+    def test_values_are_json_and_ids_are_not_stored(self, sqlite_app: tuple[Flask, Path]) -> None:
+        app, path = sqlite_app
+        visitor = Visitor(app.test_client())
+        visitor.connect()
+        cookie = visitor.cookie()
+        assert cookie is not None
+        session_id = cookie.split(".")[0]
+        with sqlite3.connect(path) as db:
+            rows = db.execute("SELECT name, value FROM session_data").fetchall()
+            ids = [r[0] for r in db.execute("SELECT id FROM sessions")]
+            raw = b"".join(bytes(str(r), "utf-8") for r in db.execute("SELECT * FROM sessions"))
+        assert dict(rows)["broker"] == '"kite"'
+        assert ids == [visitor.info["session_id"]]
+        assert session_id.encode() not in raw  # a copy of the store cannot log anyone in
+
+    def test_undecodable_record_is_no_session(
+        self, sqlite_app: tuple[Flask, Path], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        app, path = sqlite_app
+        visitor = Visitor(app.test_client())
+        visitor.connect()
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "UPDATE session_data SET value = ? WHERE name = 'broker'",
+                ("cos\nsystem\n(S'echo pwned'\ntR.",),
+            )
+        with caplog.at_level(logging.WARNING, logger="indian_dashboard.security"):
+            response = visitor.session_info()
+        assert response.status_code == 401
+        assert any("does not decode" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,114 @@
+"""The real server: gunicorn with two workers sharing the SQLite file, over HTTP."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from .conftest import KITE, LiveServer, start_server
+
+pytestmark = pytest.mark.server
+
+
+class HttpVisitor:
+    """A requests.Session that keeps the CSRF token, like the browser client."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        self.token = ""
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(self.base + path, timeout=10)
+
+    def post(self, path: str, body: Any = None) -> requests.Response:
+        return self.http.post(
+            self.base + path, json=body, headers={"X-CSRF-Token": self.token}, timeout=10
+        )
+
+    def connect(self) -> None:
+        self.token = self.get("/api/session/csrf-token").json()["csrf_token"]
+        answer = self.post("/api/broker/connect", {"broker": "kite", "credentials": KITE})
+        assert answer.status_code == 200, answer.text
+        self.token = answer.json()["csrf_token"]
+
+
+def test_full_session_over_http(live_server: LiveServer) -> None:
+    visitor = HttpVisitor(live_server.url)
+    assert visitor.get("/").status_code == 200
+    visitor.connect()
+    # Many requests: with two workers both serve this session.
+    for _ in range(20):
+        assert visitor.get("/api/session/info").json()["session"]["is_active"] is True
+    assert visitor.post("/api/session/extend").json()["extended"] in (True, False)
+    assert visitor.post("/api/watchlist", {"symbol": "INFY"}).status_code == 200
+    assert visitor.get("/api/watchlist").json()["watchlist"] == ["INFY"]
+    assert visitor.post("/api/session/clear").json()["message"] == "Session cleared"
+    assert visitor.get("/api/session/info").status_code == 401
+    log = live_server.log()
+    assert visitor.token not in log
+    assert all(value not in log for value in visitor.http.cookies.values())
+
+
+def test_twenty_concurrent_adds_through_two_workers(live_server: LiveServer) -> None:
+    visitor = HttpVisitor(live_server.url)
+    visitor.connect()
+    cookies = visitor.http.cookies.get_dict()
+    errors: list[str] = []
+
+    def add(symbol: str) -> None:
+        answer = requests.post(
+            live_server.url + "/api/watchlist",
+            json={"symbol": symbol},
+            headers={"X-CSRF-Token": visitor.token},
+            cookies=cookies,
+            timeout=20,
+        )
+        if answer.status_code != 200:
+            errors.append(answer.text)
+
+    symbols = [f"NSE{i}" for i in range(20)]
+    threads = [threading.Thread(target=add, args=(s,)) for s in symbols]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert sorted(visitor.get("/api/watchlist").json()["watchlist"]) == sorted(symbols)
+
+
+def test_session_survives_server_restart(tmp_path: Path) -> None:
+    server = start_server(tmp_path, name="first")
+    try:
+        visitor = HttpVisitor(server.url)
+        visitor.connect()
+        visitor.post("/api/watchlist", {"symbol": "TCS"})
+    finally:
+        server.stop()
+    again = start_server(tmp_path, name="second")
+    try:
+        visitor.base = again.url  # same cookie jar; cookies are not port-bound
+        assert visitor.get("/api/watchlist").json()["watchlist"] == ["TCS"]
+    finally:
+        again.stop()
+
+
+def test_generated_secret_key_is_kept_in_instance(tmp_path: Path) -> None:
+    server = start_server(tmp_path, env={"FLASK_SECRET_KEY": "", "SESSION_STORE_URL": ""})
+    try:
+        visitor = HttpVisitor(server.url)
+        visitor.connect()
+        assert visitor.get("/api/session/info").status_code == 200
+    finally:
+        server.stop()
+    key_file = tmp_path / "instance" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert (tmp_path / "instance" / "sessions.sqlite3").exists()
+    log = server.log()
+    assert log.count("Production must set FLASK_SECRET_KEY") == 1
+    assert key_file.read_text().strip() not in log

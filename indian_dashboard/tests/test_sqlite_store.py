@@ -1,0 +1,155 @@
+"""What only the SQLite store promises: WAL, restarts, purging, the CLI, several processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from indian_dashboard import create_app
+from indian_dashboard.clock import ManualClock
+from indian_dashboard.stores.sqlite import PURGE_BATCH, SQLiteSessionStore
+
+from .conftest import SECRET, Visitor
+from .test_stores import NOW, make_record
+
+
+def test_wal_mode(tmp_path: Path) -> None:
+    SQLiteSessionStore(tmp_path / "s.db")
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_records_survive_reopening(tmp_path: Path) -> None:
+    first = SQLiteSessionStore(tmp_path / "s.db")
+    first.create(make_record())
+    first.close()
+    second = SQLiteSessionStore(tmp_path / "s.db")
+    assert second.get("k1", NOW) == make_record()
+
+
+def test_session_survives_app_restart(tmp_path: Path, clock: ManualClock) -> None:
+    config = {"SECRET_KEY": SECRET, "SESSION_STORE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    visitor = Visitor(create_app(config, clock=clock, instance_path=str(tmp_path)).test_client())
+    visitor.connect()
+    cookie = visitor.cookie()
+    restarted = Visitor(create_app(config, clock=clock, instance_path=str(tmp_path)).test_client())
+    restarted.client.set_cookie("session", cookie or "")
+    assert restarted.client.get("/api/broker/status").json["broker"]["name"] == "kite"
+
+
+def test_expired_rows_are_removed_lazily(tmp_path: Path) -> None:
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    store.create(make_record(idle=10))
+    assert store.count() == 1
+    assert store.get("k1", NOW + 11) is None
+    assert store.count() == 0
+
+
+def test_purge_removes_expired_in_batches(tmp_path: Path) -> None:
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    total = PURGE_BATCH * 2 + 7
+    for i in range(total):
+        store.create(make_record(f"old{i}", idle=10))
+    store.create(make_record("young", idle=1000))
+    assert store.purge_expired(NOW + 20) == total
+    assert store.count() == 1
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        orphans = db.execute(
+            "SELECT count(*) FROM session_data WHERE session_id != 'young'"
+        ).fetchone()[0]
+    assert orphans == 0
+
+
+def test_purge_expired_command(tmp_path: Path, clock: ManualClock) -> None:
+    app = create_app(
+        {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "sqlite:///s.db", "SESSION_TIMEOUT": 60},
+        clock=clock,
+        instance_path=str(tmp_path),
+    )
+    for _ in range(3):
+        Visitor(app.test_client()).connect()
+    clock.advance(61)
+    result: Result = app.test_cli_runner().invoke(args=["sessions", "purge-expired"])
+    assert result.exit_code == 0, result.output
+    assert "Removed 3 expired session(s)." in result.output
+    help_text = app.test_cli_runner().invoke(args=["sessions", "purge-expired", "--help"])
+    assert "expired" in help_text.output
+
+
+def _increment(path: str, rounds: int) -> None:
+    store = SQLiteSessionStore(path)
+    for _ in range(rounds):
+        store.update_value("k1", "n", NOW, lambda old: str(int(old or "0") + 1))
+
+
+@pytest.mark.timeout(60)
+def test_update_value_is_atomic_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.db")
+    SQLiteSessionStore(path).create(make_record())
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_increment, args=(path, 50)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=50)
+        assert w.exitcode == 0
+    record = SQLiteSessionStore(path).get("k1", NOW)
+    assert record is not None
+    assert record.data["n"] == str(1 + 4 * 50)
+
+
+def test_locked_database_is_store_unavailable(tmp_path: Path) -> None:
+    from indian_dashboard.stores import StoreUnavailable
+
+    path = tmp_path / "s.db"
+    store = SQLiteSessionStore(path, busy_timeout=0.05)
+    store.create(make_record())
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable) as caught:
+            store.update("k1", NOW, {"n": "2"})
+        assert "k1" not in str(caught.value)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_locked_store_answers_503_with_retry_after(
+    tmp_path: Path, clock: ManualClock, method: str
+) -> None:
+    path = tmp_path / "s.db"
+    app = create_app(
+        {"SECRET_KEY": SECRET, "SESSION_STORE_URL": f"sqlite:///{path}?timeout=0.05"},
+        clock=clock,
+        instance_path=str(tmp_path),
+    )
+    visitor = Visitor(app.test_client())
+    visitor.connect()
+    clock.advance(5)  # activity is due: a GET records it, a POST extends
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        response = visitor.client.get("/api/broker/status") if method == "GET" else visitor.extend()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert response.status_code == 503
+    assert response.json["error"] == "store_unavailable"
+    assert response.headers["Retry-After"] == "5"
+    assert visitor.client.get("/api/broker/status").status_code == 200  # data intact
+
+
+def test_bad_sqlite_options_stop_start_up(tmp_path: Path) -> None:
+    from indian_dashboard.config import ConfigError
+
+    for url in ("sqlite:///s.db?timeout=x", "sqlite:///s.db?mode=ro", "sqlite:///"):
+        with pytest.raises(ConfigError, match="SESSION_STORE_URL"):
+            create_app(
+                {"SECRET_KEY": SECRET, "SESSION_STORE_URL": url}, instance_path=str(tmp_path)
+            )

@@ -1,0 +1,160 @@
+"""The store contract, run against every store by the ``store`` fixture."""
+
+from __future__ import annotations
+
+import pytest
+
+from indian_dashboard.stores import (
+    Refresh,
+    SessionExists,
+    SessionGone,
+    SessionRecord,
+    SessionStore,
+    Touch,
+)
+
+NOW = 1_700_000_000.0
+
+
+def make_record(key: str = "k1", *, now: float = NOW, idle: float = 100.0) -> SessionRecord:
+    return SessionRecord(
+        key=key,
+        created_at=now,
+        last_activity=now,
+        absolute_at=now + 1000,
+        expires_at=now + idle,
+        csrf_secret="secret",
+        authenticated=True,
+        data={"broker": '"kite"', "n": "1"},
+    )
+
+
+class TestStoreContract:
+    def test_store_is_a_session_store(self, store: SessionStore) -> None:
+        assert isinstance(store, SessionStore)
+
+    def test_created_record_reads_back(self, store: SessionStore) -> None:
+        store.create(make_record())
+        got = store.get("k1", NOW + 1)
+        assert got == make_record()
+
+    def test_unknown_key_reads_none_and_creates_no_record(self, store: SessionStore) -> None:
+        assert store.get("nope", NOW) is None
+        assert store.update("nope", NOW, {"a": "1"}) is False
+        assert store.get("nope", NOW) is None
+
+    def test_create_refuses_a_taken_key(self, store: SessionStore) -> None:
+        store.create(make_record())
+        with pytest.raises(SessionExists):
+            store.create(make_record())
+
+    def test_expired_record_is_not_returned(self, store: SessionStore) -> None:
+        store.create(make_record(idle=100))
+        assert store.get("k1", NOW + 99.9) is not None
+        assert store.get("k1", NOW + 100) is None
+
+    def test_update_writes_only_named_keys(self, store: SessionStore) -> None:
+        store.create(make_record())
+        assert store.update("k1", NOW, {"n": "2", "new": '"x"'})
+        assert store.update("k1", NOW, {"broker": None})
+        got = store.get("k1", NOW)
+        assert got is not None
+        assert got.data == {"n": "2", "new": '"x"'}
+
+    def test_update_with_touch_moves_expiry(self, store: SessionStore) -> None:
+        store.create(make_record())
+        assert store.update("k1", NOW + 50, {}, Touch(NOW + 50, NOW + 150))
+        got = store.get("k1", NOW + 120)
+        assert got is not None
+        assert (got.last_activity, got.expires_at) == (NOW + 50, NOW + 150)
+
+    def test_update_never_resurrects_a_deleted_record(self, store: SessionStore) -> None:
+        store.create(make_record())
+        store.delete("k1")
+        assert store.update("k1", NOW, {"n": "3"}, Touch(NOW, NOW + 100)) is False
+        assert store.get("k1", NOW) is None
+
+    def test_update_never_revives_an_expired_record(self, store: SessionStore) -> None:
+        store.create(make_record(idle=10))
+        assert store.update("k1", NOW + 11, {}, Touch(NOW + 11, NOW + 111)) is False
+        assert store.get("k1", NOW + 12) is None
+
+    def test_delete_is_idempotent(self, store: SessionStore) -> None:
+        store.create(make_record())
+        store.delete("k1")
+        store.delete("k1")
+        assert store.get("k1", NOW) is None
+
+    def test_update_value_is_read_modify_write(self, store: SessionStore) -> None:
+        store.create(make_record())
+        assert store.update_value("k1", "n", NOW, lambda old: str(int(old or "0") + 1)) == "2"
+        assert store.update_value("k1", "fresh", NOW, lambda old: "7" if old is None else "x")
+        got = store.get("k1", NOW)
+        assert got is not None
+        assert got.data["n"] == "2"
+        assert got.data["fresh"] == "7"
+
+    def test_update_value_none_removes_the_key(self, store: SessionStore) -> None:
+        store.create(make_record())
+        store.update_value("k1", "n", NOW, lambda old: None)
+        got = store.get("k1", NOW)
+        assert got is not None
+        assert "n" not in got.data
+
+    def test_update_value_on_a_gone_session_raises(self, store: SessionStore) -> None:
+        with pytest.raises(SessionGone):
+            store.update_value("nope", "n", NOW, lambda old: "1")
+
+    def test_update_value_failure_writes_nothing(self, store: SessionStore) -> None:
+        store.create(make_record())
+
+        def boom(old: str | None) -> str:
+            raise ValueError("refused")
+
+        with pytest.raises(ValueError):
+            store.update_value("k1", "n", NOW, boom)
+        got = store.get("k1", NOW)
+        assert got is not None
+        assert got.data["n"] == "1"
+
+    def test_refresh_records_activity_when_due(self, store: SessionStore) -> None:
+        store.create(make_record(idle=100))
+        refresh = Refresh(interval=5, idle_timeout=100)
+        got = store.get("k1", NOW + 3, refresh)
+        assert got is not None
+        assert got.last_activity == NOW  # younger than the interval: no write
+        got = store.get("k1", NOW + 60, refresh)
+        assert got is not None
+        assert (got.last_activity, got.expires_at) == (NOW + 60, NOW + 160)
+        again = store.get("k1", NOW + 61)
+        assert again is not None
+        assert again.expires_at == NOW + 160
+
+    def test_refresh_never_passes_the_absolute_lifetime(self, store: SessionStore) -> None:
+        store.create(make_record(idle=100))
+        refresh = Refresh(interval=0, idle_timeout=100)
+        for t in range(50, 1000, 50):
+            assert store.get("k1", NOW + t, refresh) is not None
+        got = store.get("k1", NOW + 990, refresh)
+        assert got is not None
+        assert got.expires_at == NOW + 1000
+        assert store.get("k1", NOW + 1000, refresh) is None
+
+    def test_purge_removes_only_expired(self, store: SessionStore) -> None:
+        store.create(make_record("old", idle=10))
+        store.create(make_record("young", idle=100))
+        removed = store.purge_expired(NOW + 50)
+        assert removed in (0, 1)  # 0 where the store expires keys itself
+        assert store.get("young", NOW + 50) is not None
+        assert store.get("old", NOW + 50) is None
+
+    def test_records_are_copies(self, store: SessionStore) -> None:
+        record = make_record()
+        store.create(record)
+        record.data["n"] = "99"
+        got = store.get("k1", NOW)
+        assert got is not None
+        got.data["n"] = "100"
+        again = store.get("k1", NOW)
+        assert again is not None
+        assert again.data["n"] == "1"
