@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ENCRYPTED_KEYS": ("credentials",),
     "SESSION_AUDIT_LOG": None,
     "SESSION_METRICS": False,
+    # Used by the redis:// store only.
+    "SESSION_REDIS_PREFIX": "session:",
+    "SESSION_REDIS_POOL_SIZE": 10,
+    "SESSION_REDIS_SOCKET_TIMEOUT": 1.0,
+    "SESSION_REDIS_CONNECT_TIMEOUT": 1.0,
 }
 
 #: Flask settings we set differently from Flask's defaults.
@@ -71,6 +76,20 @@ def _check_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
     return float(value)
 
 
+def _parse_count(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    return _check_count(name, value)
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return value
+
+
 def _parse_bool(name: str, raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in _TRUE:
@@ -110,10 +129,54 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         if not raw.strip().isdigit():
             raise ConfigError(f"SESSION_TRUSTED_PROXIES must be a whole number, got {raw!r}")
         config["SESSION_TRUSTED_PROXIES"] = int(raw)
+    if environ.get("SESSION_REDIS_PREFIX"):
+        config["SESSION_REDIS_PREFIX"] = environ["SESSION_REDIS_PREFIX"]
+    if "SESSION_REDIS_POOL_SIZE" in environ:
+        config["SESSION_REDIS_POOL_SIZE"] = _parse_count(
+            "SESSION_REDIS_POOL_SIZE", environ["SESSION_REDIS_POOL_SIZE"]
+        )
+    for name in ("SESSION_REDIS_SOCKET_TIMEOUT", "SESSION_REDIS_CONNECT_TIMEOUT"):
+        if name in environ:
+            config[name] = _parse_number(name, environ[name])
     return config
 
 
 SameSite = Literal["Strict", "Lax", "None"]
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """Options of the ``redis://`` store (read, and checked, whatever the store)."""
+
+    #: Namespaces the keys: ``PREFIX`` + the session's public id.
+    prefix: str
+    #: Connections per process; a request waits up to ``socket_timeout`` for a free one.
+    pool_size: int
+    #: Seconds to wait for an answer (and for a free pooled connection).
+    socket_timeout: float
+    #: Seconds to wait for a new connection to open.
+    connect_timeout: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RedisSettings:
+        """Validate the ``SESSION_REDIS_*`` keys of ``config``."""
+
+        def get(name: str) -> Any:
+            return config.get(name, DEFAULTS[name])
+
+        prefix = get("SESSION_REDIS_PREFIX")
+        if not isinstance(prefix, str) or not prefix:
+            raise ConfigError(f"SESSION_REDIS_PREFIX must be a non-empty string, got {prefix!r}")
+        return cls(
+            prefix=prefix,
+            pool_size=_check_count("SESSION_REDIS_POOL_SIZE", get("SESSION_REDIS_POOL_SIZE")),
+            socket_timeout=_check_seconds(
+                "SESSION_REDIS_SOCKET_TIMEOUT", get("SESSION_REDIS_SOCKET_TIMEOUT")
+            ),
+            connect_timeout=_check_seconds(
+                "SESSION_REDIS_CONNECT_TIMEOUT", get("SESSION_REDIS_CONNECT_TIMEOUT")
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -137,6 +200,7 @@ class SessionSettings:
     public_origin: str | None
     encrypted_keys: frozenset[str]
     audit_log: str | None
+    redis: RedisSettings
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SessionSettings:
@@ -157,7 +221,8 @@ class SessionSettings:
         store_url = config["SESSION_STORE_URL"]
         if not isinstance(store_url, str) or "://" not in store_url:
             raise ConfigError(
-                f"SESSION_STORE_URL must look like sqlite:///PATH or memory://, got {store_url!r}"
+                "SESSION_STORE_URL must look like sqlite:///PATH, redis://HOST:PORT/DB or memory://,"
+                f" got {store_url!r}"
             )
         samesite = config.get("SESSION_COOKIE_SAMESITE")
         if samesite not in (None, "Strict", "Lax", "None"):
@@ -198,6 +263,7 @@ class SessionSettings:
                 _strings("SESSION_ENCRYPTED_KEYS", config["SESSION_ENCRYPTED_KEYS"])
             ),
             audit_log=config.get("SESSION_AUDIT_LOG") or None,
+            redis=RedisSettings.from_config(config),
         )
 
 

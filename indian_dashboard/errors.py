@@ -117,8 +117,9 @@ def register_error_handlers(app: Flask, *, retry_after: int) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def _store_unavailable(exc: StoreUnavailable) -> Any:
-        # The reason names the failure, never a key or a session id.
-        log.warning("session store unavailable: %s", exc)
+        # Debug only: the store logs once when it goes away and once when it is back,
+        # not once per request. The reason names the failure, never a key or an id.
+        log.debug("session store unavailable: %s", exc)
         state = current_app.extensions.get("session_manager")
         if state is not None:
             state.interface.auditor.store_failed(str(exc))

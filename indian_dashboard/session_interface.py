@@ -180,7 +180,7 @@ class ServerSessionInterface(SessionInterface):
         try:
             self._save(session, response)
         except StoreUnavailable as err:
-            log.warning("session store unavailable while saving: %s", err)
+            log.debug("session store unavailable while saving: %s", err)
             self.auditor.store_failed(str(err))
             self._become_unavailable(response)
             return

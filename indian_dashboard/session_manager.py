@@ -81,7 +81,9 @@ class SessionManager:
         """Validate the config, open the store and become ``app``'s session interface."""
         apply_defaults(app.config, session_timeout=self.session_timeout)
         settings = SessionSettings.from_config(app.config)
-        store = self._store or open_store(settings.store_url, instance_path=app.instance_path)
+        store = self._store or open_store(
+            settings.store_url, instance_path=app.instance_path, redis=settings.redis
+        )
         store, metrics = instrument(app, store, lambda: self.clock.now().timestamp())
         interface = ServerSessionInterface(settings, store, self.clock)
         if metrics is not None:

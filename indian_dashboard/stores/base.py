@@ -12,6 +12,8 @@ nothing of Flask, cookies or JSON; they translate their driver's errors into
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -29,6 +31,36 @@ class StoreUnavailable(StoreError):
 
     The message names the failure (timeout, locked database) and never a key.
     """
+
+
+class OutageLog:
+    """One warning when a store becomes unavailable, one line when it is back.
+
+    Not one per request: a store calls :meth:`failed` on every translated error and
+    :meth:`succeeded` after every call that reached it; only changes are logged.
+    Thread-safe; each process keeps its own state.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._log = logger
+        self._lock = threading.Lock()
+        self.available = True
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            if not self.available:
+                return
+            self.available = False
+        self._log.warning("session store unavailable: %s; answering 503 until it is back", reason)
+
+    def succeeded(self) -> None:
+        if self.available:  # the common case, without the lock
+            return
+        with self._lock:
+            if self.available:
+                return
+            self.available = True
+        self._log.info("session store available again")
 
 
 class SessionExists(StoreError):

@@ -6,6 +6,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
+from ..config import RedisSettings
 from .base import Change, Refresh, SessionExists, SessionGone, SessionRecord, Touch
 
 
@@ -18,7 +19,9 @@ class MemorySessionStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_url(cls, url: str, *, instance_path: str) -> MemorySessionStore:
+    def from_url(
+        cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
+    ) -> MemorySessionStore:
         """Build from ``memory://`` (nothing to configure)."""
         return cls()
 

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from ..config import RedisSettings
 from .base import (
     Change,
+    OutageLog,
     Refresh,
     SessionExists,
     SessionGone,
@@ -94,6 +96,7 @@ class SQLiteSessionStore:
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._creations = 0
+        self._outages = OutageLog(log)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._translate():
             conn = self._connect()
@@ -109,7 +112,9 @@ class SQLiteSessionStore:
                 conn.close()
 
     @classmethod
-    def from_url(cls, url: str, *, instance_path: str) -> SQLiteSessionStore:
+    def from_url(
+        cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
+    ) -> SQLiteSessionStore:
         """``sqlite:///relative/to/instance.db`` or ``sqlite:////absolute/path.db``.
 
         ``?timeout=SECONDS`` sets how long a write waits for the lock (default 5).
@@ -152,9 +157,12 @@ class SQLiteSessionStore:
         try:
             yield
         except sqlite3.OperationalError as err:
+            self._outages.failed(f"sqlite: {err}")
             raise StoreUnavailable(f"sqlite: {err}") from err
         except sqlite3.DatabaseError as err:
+            self._outages.failed(f"sqlite database error: {err}")
             raise StoreUnavailable(f"sqlite database error: {err}") from err
+        self._outages.succeeded()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

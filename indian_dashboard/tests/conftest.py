@@ -22,6 +22,8 @@ from indian_dashboard.stores import SessionStore
 from indian_dashboard.stores.memory import MemorySessionStore
 from indian_dashboard.stores.sqlite import SQLiteSessionStore
 
+from .redis_server import RedisServer
+
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
 
@@ -32,18 +34,25 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+#: Every store; Redis ones are marked so that ``-m "not redis"`` leaves them out.
+STORE_PARAMS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+@pytest.fixture(params=STORE_PARAMS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of every store that needs no outside server."""
+    """The URL of every store; Redis is a private server emptied for each test."""
     if request.param == "memory":
         return "memory://"
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return url
     return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
 
 
 @pytest.fixture
-def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Flask:
+def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Iterator[Flask]:
     """The dashboard on each store, with the manual clock and short timeouts."""
-    return create_app(
+    made = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": SECRET,
@@ -54,6 +63,8 @@ def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Flask:
         clock=clock,
         instance_path=str(tmp_path / "instance"),
     )
+    yield made
+    made.extensions["session_manager"].store.close()
 
 
 @pytest.fixture
@@ -121,16 +132,55 @@ def connected(visitor: Visitor) -> Visitor:
     return visitor
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=STORE_PARAMS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
     """Each store, empty, for the store contract tests."""
     made: SessionStore
     if request.param == "memory":
         made = MemorySessionStore()
+    elif request.param == "redis":
+        from indian_dashboard.stores.redis import RedisSessionStore
+
+        made = RedisSessionStore.from_url(
+            request.getfixturevalue("redis_url"), instance_path=str(tmp_path)
+        )
     else:
         made = SQLiteSessionStore(tmp_path / "contract.sqlite3")
     yield made
     made.close()
+
+
+# -- a private Redis ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole run, on its own port (never the shared 6379)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The private Redis, emptied (FLUSHDB on that server only) for this test."""
+    redis_server.client().flushdb()
+    yield redis_server.url
+    redis_server.close_clients()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone, with an append-only file: free to pause or stop."""
+    server = RedisServer(tmp_path / "redis", appendonly=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # -- a real server in a subprocess --------------------------------------------------------

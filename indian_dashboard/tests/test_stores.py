@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 
 from indian_dashboard.stores import (
@@ -207,3 +210,42 @@ class TestStoreContract:
         assert [r.key for r in store.list_sessions(NOW + 20, account="kite:A")] == ["k3"]
         store.purge_expired(NOW + 200)
         assert store.list_sessions(NOW + 200, account="kite:A") == []
+
+    def test_concurrent_updates_of_one_key_lose_nothing(self, store: SessionStore) -> None:
+        store.create(make_record())
+        threads, per_thread = 8, 25
+
+        def work() -> None:
+            for _ in range(per_thread):
+                store.update_value("k1", "n", NOW, lambda old: str(int(old or "0") + 1))
+
+        runners = [threading.Thread(target=work) for _ in range(threads)]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join()
+        got = store.get("k1", NOW)
+        assert got is not None and got.data["n"] == str(1 + threads * per_thread)
+
+    def test_concurrent_writes_of_different_keys_keep_all(self, store: SessionStore) -> None:
+        store.create(make_record())
+        names = [f"key{i}" for i in range(20)]
+        barrier = threading.Barrier(len(names))
+
+        def write(name: str) -> None:
+            barrier.wait()
+            assert store.update("k1", NOW + 1, {name: json.dumps(name)}, Touch(NOW + 1, NOW + 101))
+
+        runners = [threading.Thread(target=write, args=(n,)) for n in names]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join()
+        got = store.get("k1", NOW + 1)
+        assert got is not None
+        assert got.data == {"broker": '"kite"', "n": "1", **{n: json.dumps(n) for n in names}}
+
+    def test_times_survive_exactly(self, store: SessionStore) -> None:
+        record = make_record(now=NOW + 0.123456789)
+        store.create(record)
+        assert store.get("k1", NOW) == record
