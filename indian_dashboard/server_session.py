@@ -68,10 +68,13 @@ class ServerSession(SessionMixin):
         if self._loaded:
             return
         assert self._sid is not None  # unloaded implies a presented id
-        record = self._interface.read(store_key(self._sid))
+        key = store_key(self._sid)
+        record = self._interface.read(key)
         data: dict[str, Any] = {}
         gone: Literal["expired", "revoked"] = "expired"
-        if record is not None and not record.live(self._interface.now()):
+        if record is None:
+            self._interface.vanished(key)
+        elif not record.live(self._interface.now()):
             if record.revoked:
                 gone = "revoked"  # kept until it expires, so every holder is told
             else:

@@ -139,6 +139,10 @@ class ServerSessionInterface(SessionInterface):
         )
         return session_id, record
 
+    def vanished(self, key: str) -> None:
+        """A cookie we signed whose record is gone (expired in Redis, purged, or ended)."""
+        self.auditor.emit("session_expired", session_key=key, kind="gone")
+
     def expired(self, record: SessionRecord) -> None:
         """Remove a record found expired and say so in the audit log."""
         self.store.delete(record.key)

@@ -331,3 +331,14 @@ class TestMetrics:
                 {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "memory://", "SESSION_METRICS": True},
                 instance_path=str(tmp_path),
             )
+
+
+def test_a_vanished_record_is_logged_as_gone(
+    app: Flask, connected: Visitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As when Redis expired the key by itself: the cookie comes back, the record is gone."""
+    app.extensions["session_manager"].store.delete(connected.info["session_id"])
+    with caplog.at_level(logging.INFO, logger="indian_dashboard.audit"):
+        assert_envelope(connected.session_info(), 401, "session_expired")
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("audit")]
+    assert [(r["event"], r["kind"]) for r in records] == [("session_expired", "gone")]
