@@ -15,17 +15,13 @@ stopped by pid when it ends, and it never runs longer than 60 s.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +29,7 @@ from typing import Any
 import requests
 
 from indian_dashboard.tests.redis_server import RedisServer
+from indian_dashboard.tests.servers import start_server
 
 #: The whole run, set-up included, stops by itself within this many seconds.
 HARD_LIMIT = 60.0
@@ -52,65 +49,6 @@ class Tally:
     unexpected: list[str] = field(default_factory=list)
     lost_writes: int = 0
     writes: int = 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start_app(workers: int, redis_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FLASK_SECRET_KEY": secrets.token_urlsafe(32),
-        "SESSION_STORE_URL": redis_url,
-    }
-    log = (workdir / "gunicorn.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "indian_dashboard",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        cwd=workdir,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError((workdir / "gunicorn.log").read_text(errors="replace"))
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.1)
-    _stop(process)
-    raise RuntimeError("the app did not answer within 20 s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 class Client:
@@ -218,13 +156,20 @@ def run(duration: float, clients: int, workers: int, seed: int) -> int:
         workdir = Path(tmp)
         redis_server = RedisServer(workdir / "redis")
         redis_server.start()
-        app: subprocess.Popen[bytes] | None = None
         try:
-            app, url = _start_app(workers, redis_server.url, workdir)
-            return _drive(url, duration, clients, seed, redis_server)
+            app = start_server(
+                workdir,
+                workers=workers,
+                env={
+                    "FLASK_SECRET_KEY": secrets.token_urlsafe(32),
+                    "SESSION_STORE_URL": redis_server.url,
+                },
+            )
+            try:
+                return _drive(app.url, duration, clients, seed, redis_server)
+            finally:
+                app.stop()
         finally:
-            if app is not None:
-                _stop(app)
             redis_server.stop()
 
 

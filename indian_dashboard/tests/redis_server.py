@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -22,14 +21,9 @@ from pathlib import Path
 
 import redis
 
+from .servers import free_port
+
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def redis_server_binary() -> str:
@@ -53,7 +47,7 @@ class RedisServer:
         self.appendonly = appendonly
         #: Also listen on ``DIRECTORY/redis.sock`` (mode 700) when asked.
         self.unix_socket = directory / "redis.sock" if unix_socket else None
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.paused = False
         self._clients: list[redis.Redis] = []
