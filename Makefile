@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test lint typecheck system-deps clean
+.PHONY: run test load lint typecheck system-deps clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(VENV)/.installed-test system-deps
 	$(PY) -m ruff check indian_dashboard
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+## Bounded load test (at most 60 s, loopback only): gunicorn (2 workers) on a private Redis.
+load: $(VENV)/.installed-test system-deps
+	$(PY) scripts/load.py
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check indian_dashboard

@@ -1,19 +1,74 @@
-"""``flask --app indian_dashboard sessions ...``: operator commands."""
+"""``flask --app indian_dashboard sessions ...``: operator commands on any store."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from .clock import isoformat
 from .session_manager import get_session_manager
 
-sessions_cli = AppGroup("sessions", help="Inspect and maintain stored sessions.")
+sessions_cli = AppGroup("sessions", help="Inspect and end stored sessions.")
+
+
+@sessions_cli.command("stats")
+def stats() -> None:
+    """Live sessions: total, by account, and created in the last hour."""
+    state = current_app.extensions["session_manager"]
+    now = state.interface.now()
+    records = state.store.list_sessions(now)
+    by_account = Counter(r.account or "(pre-login)" for r in records)
+    recent = sum(1 for r in records if r.created_at >= now - 3600)
+    click.echo(f"store: {state.settings.store_url.split('://', 1)[0]}")
+    click.echo(f"live sessions: {len(records)}")
+    click.echo(f"created in the last hour: {recent}")
+    for account, count in by_account.most_common():
+        click.echo(f"  {account}: {count}")
+
+
+@sessions_cli.command("list")
+@click.option("--account", help="Only this account's sessions, e.g. kite:AB1234.")
+@click.option("--limit", default=100, show_default=True, help="At most this many rows.")
+def list_sessions(account: str | None, limit: int) -> None:
+    """Live sessions, newest first: public id, account, device, IP, times."""
+    state = current_app.extensions["session_manager"]
+    records = state.store.list_sessions(state.interface.now(), account=account, limit=limit)
+    if not records:
+        click.echo("no live sessions")
+        return
+    for r in records:
+        click.echo(
+            f"{r.key}  {r.account or '(pre-login)'}  {r.device or '-'}  {r.ip or '-'}"
+            f"  created {isoformat(r.created_at)}  last active {isoformat(r.last_activity)}"
+        )
+
+
+@sessions_cli.command("revoke")
+@click.argument("public_id")
+def revoke(public_id: str) -> None:
+    """End one session by its public id; its holder gets 401 session_revoked."""
+    state = current_app.extensions["session_manager"]
+    record = state.store.get(public_id, state.interface.now())
+    account = record.account if record else None
+    if not get_session_manager().revoke_by_operator(public_id, account):
+        raise click.ClickException("no live session has that id")
+    click.echo(f"Revoked session {public_id}.")
+
+
+@sessions_cli.command("revoke-account")
+@click.argument("account")
+def revoke_account(account: str) -> None:
+    """End every session of ACCOUNT (e.g. kite:AB1234)."""
+    count = get_session_manager().revoke_all_sessions(account)
+    click.echo(f"Revoked {count} session(s) of {account}.")
 
 
 @sessions_cli.command("purge-expired")
 def purge_expired() -> None:
-    """Remove expired sessions from the store and say how many went."""
+    """Remove expired sessions from the store and say how many went (0 on Redis)."""
     removed = get_session_manager().purge_expired()
     click.echo(f"Removed {removed} expired session(s).")
 

@@ -27,6 +27,13 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_PUBLIC_ORIGIN": None,
     "SESSION_TRUSTED_PROXIES": 0,
     "SESSION_ENCRYPTED_KEYS": ("credentials",),
+    "SESSION_AUDIT_LOG": None,
+    "SESSION_METRICS": False,
+    # Used by the redis:// store only.
+    "SESSION_REDIS_PREFIX": "session:",
+    "SESSION_REDIS_POOL_SIZE": 10,
+    "SESSION_REDIS_SOCKET_TIMEOUT": 1.0,
+    "SESSION_REDIS_CONNECT_TIMEOUT": 1.0,
 }
 
 #: Flask settings we set differently from Flask's defaults.
@@ -39,7 +46,12 @@ FLASK_DEFAULTS: dict[str, Any] = {
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-_BOOL_VARS = ("SESSION_COOKIE_SECURE", "SESSION_CSRF_ENFORCE", "SESSION_CSRF_ALLOW_SAME_SITE")
+_BOOL_VARS = (
+    "SESSION_COOKIE_SECURE",
+    "SESSION_CSRF_ENFORCE",
+    "SESSION_CSRF_ALLOW_SAME_SITE",
+    "SESSION_METRICS",
+)
 _LIST_VARS = ("SESSION_TRUSTED_ORIGINS", "SESSION_ENCRYPTED_KEYS")
 
 
@@ -62,6 +74,20 @@ def _check_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
         bound = "zero or more" if allow_zero else "greater than zero"
         raise ConfigError(f"{name} must be {bound}, got {value!r}")
     return float(value)
+
+
+def _parse_count(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    return _check_count(name, value)
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return value
 
 
 def _parse_bool(name: str, raw: str) -> bool:
@@ -89,7 +115,7 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         config["SESSION_ACTIVITY_INTERVAL"] = _parse_number(
             "SESSION_ACTIVITY_INTERVAL", environ["SESSION_ACTIVITY_INTERVAL"], allow_zero=True
         )
-    for name in ("SESSION_STORE_URL", "SESSION_PUBLIC_ORIGIN"):
+    for name in ("SESSION_STORE_URL", "SESSION_PUBLIC_ORIGIN", "SESSION_AUDIT_LOG"):
         if environ.get(name):
             config[name] = environ[name]
     for name in _BOOL_VARS:
@@ -103,10 +129,54 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         if not raw.strip().isdigit():
             raise ConfigError(f"SESSION_TRUSTED_PROXIES must be a whole number, got {raw!r}")
         config["SESSION_TRUSTED_PROXIES"] = int(raw)
+    if environ.get("SESSION_REDIS_PREFIX"):
+        config["SESSION_REDIS_PREFIX"] = environ["SESSION_REDIS_PREFIX"]
+    if "SESSION_REDIS_POOL_SIZE" in environ:
+        config["SESSION_REDIS_POOL_SIZE"] = _parse_count(
+            "SESSION_REDIS_POOL_SIZE", environ["SESSION_REDIS_POOL_SIZE"]
+        )
+    for name in ("SESSION_REDIS_SOCKET_TIMEOUT", "SESSION_REDIS_CONNECT_TIMEOUT"):
+        if name in environ:
+            config[name] = _parse_number(name, environ[name])
     return config
 
 
 SameSite = Literal["Strict", "Lax", "None"]
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """Options of the ``redis://`` store (read, and checked, whatever the store)."""
+
+    #: Namespaces the keys: ``PREFIX`` + the session's public id.
+    prefix: str
+    #: Connections per process; a request waits up to ``socket_timeout`` for a free one.
+    pool_size: int
+    #: Seconds to wait for an answer (and for a free pooled connection).
+    socket_timeout: float
+    #: Seconds to wait for a new connection to open.
+    connect_timeout: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RedisSettings:
+        """Validate the ``SESSION_REDIS_*`` keys of ``config``."""
+
+        def get(name: str) -> Any:
+            return config.get(name, DEFAULTS[name])
+
+        prefix = get("SESSION_REDIS_PREFIX")
+        if not isinstance(prefix, str) or not prefix:
+            raise ConfigError(f"SESSION_REDIS_PREFIX must be a non-empty string, got {prefix!r}")
+        return cls(
+            prefix=prefix,
+            pool_size=_check_count("SESSION_REDIS_POOL_SIZE", get("SESSION_REDIS_POOL_SIZE")),
+            socket_timeout=_check_seconds(
+                "SESSION_REDIS_SOCKET_TIMEOUT", get("SESSION_REDIS_SOCKET_TIMEOUT")
+            ),
+            connect_timeout=_check_seconds(
+                "SESSION_REDIS_CONNECT_TIMEOUT", get("SESSION_REDIS_CONNECT_TIMEOUT")
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +199,8 @@ class SessionSettings:
     trusted_origins: frozenset[str]
     public_origin: str | None
     encrypted_keys: frozenset[str]
+    audit_log: str | None
+    redis: RedisSettings
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SessionSettings:
@@ -149,7 +221,8 @@ class SessionSettings:
         store_url = config["SESSION_STORE_URL"]
         if not isinstance(store_url, str) or "://" not in store_url:
             raise ConfigError(
-                f"SESSION_STORE_URL must look like sqlite:///PATH or memory://, got {store_url!r}"
+                "SESSION_STORE_URL must look like sqlite:///PATH, redis://HOST:PORT/DB or memory://,"
+                f" got {store_url!r}"
             )
         samesite = config.get("SESSION_COOKIE_SAMESITE")
         if samesite not in (None, "Strict", "Lax", "None"):
@@ -189,6 +262,8 @@ class SessionSettings:
             encrypted_keys=frozenset(
                 _strings("SESSION_ENCRYPTED_KEYS", config["SESSION_ENCRYPTED_KEYS"])
             ),
+            audit_log=config.get("SESSION_AUDIT_LOG") or None,
+            redis=RedisSettings.from_config(config),
         )
 
 

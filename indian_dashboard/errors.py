@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .stores.base import StoreUnavailable
@@ -51,6 +51,11 @@ class SessionRequired(ApiError):
 class SessionExpired(ApiError):
     code, error = 401, "session_expired"
     description = "The session has expired or was ended; connect again."
+
+
+class SessionRevoked(ApiError):
+    code, error = 401, "session_revoked"
+    description = "This session was ended from another device; connect again."
 
 
 class CsrfMissing(ApiError):
@@ -112,8 +117,12 @@ def register_error_handlers(app: Flask, *, retry_after: int) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def _store_unavailable(exc: StoreUnavailable) -> Any:
-        # The reason names the failure, never a key or a session id.
-        log.warning("session store unavailable: %s", exc)
+        # Debug only: the store logs once when it goes away and once when it is back,
+        # not once per request. The reason names the failure, never a key or an id.
+        log.debug("session store unavailable: %s", exc)
+        state = current_app.extensions.get("session_manager")
+        if state is not None:
+            state.interface.auditor.store_failed(str(exc))
         return ServiceUnavailable(headers={"Retry-After": str(retry_after)})
 
     @app.errorhandler(InternalServerError)

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 security_log = logging.getLogger("indian_dashboard.security")
 
 #: ``none``: no cookie, or one we did not sign; ``expired``: a cookie we signed whose
-#: session is gone; ``anonymous``: a pre-login session (a CSRF token, no login);
-#: ``active``: a session started by ``create_session``.
-SessionState = Literal["none", "expired", "anonymous", "active"]
+#: session is gone; ``revoked``: its session was ended from elsewhere; ``anonymous``:
+#: a pre-login session (a CSRF token, no login); ``active``: a session started by
+#: ``create_session``.
+SessionState = Literal["none", "expired", "revoked", "anonymous", "active"]
 
 
 class ServerSession(SessionMixin):
@@ -43,7 +44,7 @@ class ServerSession(SessionMixin):
         self._sid = session_id
         self._presented = session_id is not None
         self._loaded = session_id is None
-        self._gone = False
+        self._gone: Literal["expired", "revoked"] | None = None
         self._record: SessionRecord | None = None
         self._data: dict[str, Any] = {}
         self._changed: set[str] = set()
@@ -55,6 +56,8 @@ class ServerSession(SessionMixin):
         self.cookie_stale = False
         #: ``end()`` was called in this request (a logout).
         self.ended = False
+        #: The store key this session had before ``rotate()`` in this request.
+        self.rotated_from: str | None = None
         self.new = session_id is None
         self.modified = False
         self.accessed = False
@@ -65,8 +68,18 @@ class ServerSession(SessionMixin):
         if self._loaded:
             return
         assert self._sid is not None  # unloaded implies a presented id
-        record = self._interface.read(store_key(self._sid))
+        key = store_key(self._sid)
+        record = self._interface.read(key)
         data: dict[str, Any] = {}
+        gone: Literal["expired", "revoked"] = "expired"
+        if record is None:
+            self._interface.vanished(key)
+        elif not record.live(self._interface.now()):
+            if record.revoked:
+                gone = "revoked"  # kept until it expires, so every holder is told
+            else:
+                self._interface.expired(record)
+            record = None
         if record is not None:
             try:
                 data = self._decode(record)
@@ -76,7 +89,7 @@ class ServerSession(SessionMixin):
                 record = None
         if record is None:
             self._sid = None
-            self._gone = True
+            self._gone = gone
             self.cookie_stale = True
             self.new = True
         self._record = record
@@ -113,7 +126,7 @@ class ServerSession(SessionMixin):
         self.accessed = True
         if self._record is not None:
             return "active" if self._record.authenticated else "anonymous"
-        return "expired" if self._gone else "none"
+        return self._gone or "none"
 
     @property
     def record(self) -> SessionRecord | None:
@@ -139,7 +152,7 @@ class ServerSession(SessionMixin):
     @property
     def loaded(self) -> bool:
         """Whether the store was read (or the session made) in this request."""
-        return self._loaded and (self._record is not None or self._gone)
+        return self._loaded and (self._record is not None or self._gone is not None)
 
     @property
     def presented(self) -> bool:
@@ -151,12 +164,13 @@ class ServerSession(SessionMixin):
         self.accessed = True
         return self._ensure_record().csrf_secret
 
-    def begin(self, user_data: dict[str, Any]) -> SessionRecord:
+    def begin(self, user_data: dict[str, Any], account: str | None = None) -> SessionRecord:
         """Start a fresh authenticated session; the old id stops working now."""
         for value in user_data.values():
             to_json(value)
         self._drop_current()
-        self._sid, self._record = self._interface.new_record(authenticated=True)
+        self._sid, self._record = self._interface.new_record(authenticated=True, account=account)
+        self.rotated_from = None
         self._start_pending(dict(user_data), set())
         return self._record
 
@@ -170,8 +184,11 @@ class ServerSession(SessionMixin):
         if old is None:
             raise KeyError("no session to rotate")
         data, sensitive = dict(self._data), set(self._sensitive)
+        self.rotated_from = old.key
         self._drop_current()
-        self._sid, record = self._interface.new_record(authenticated=old.authenticated)
+        self._sid, record = self._interface.new_record(
+            authenticated=old.authenticated, account=old.account
+        )
         record.created_at, record.absolute_at = old.created_at, old.absolute_at
         record.last_activity, record.expires_at = old.last_activity, old.expires_at
         self._record = record
@@ -250,7 +267,7 @@ class ServerSession(SessionMixin):
         try:
             self._interface.store.update_value(record.key, name, self._interface.now(), step)
         except SessionGone:
-            self._sid, self._record, self._gone, self.cookie_stale = None, None, True, True
+            self._sid, self._record, self._gone, self.cookie_stale = None, None, "expired", True
             raise
         if result[0] is None:
             self._data.pop(name, None)
@@ -322,7 +339,7 @@ class ServerSession(SessionMixin):
         if not self._loaded:
             return "unloaded"
         if self._record is None:
-            return "expired" if self._gone else "none"
+            return self._gone or "none"
         return "active" if self._record.authenticated else "anonymous"
 
 

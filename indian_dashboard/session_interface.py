@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +17,12 @@ from flask import Flask, Request, current_app, request
 from flask.sessions import SessionInterface
 from werkzeug.wrappers import Response
 
+from .audit import Auditor
 from .clock import Clock
 from .codec import ValueCodec
 from .config import SessionSettings
 from .csrf import SAFE_METHODS, new_secret
+from .devices import describe
 from .server_session import ServerSession
 from .session_ids import CookieSigner, new_session_id, store_key
 from .stores.base import (
@@ -52,6 +55,9 @@ class ServerSessionInterface(SessionInterface):
         self.clock = clock
         self._signer: CookieSigner | None = None
         self._codec: ValueCodec | None = None
+        self._auditor: Auditor | None = None
+        #: Called with every audit event (the metrics subscribe here).
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._refresh = Refresh(settings.activity_interval, settings.idle_timeout)
         self._refresh_now = Refresh(0.0, settings.idle_timeout)
 
@@ -69,6 +75,7 @@ class ServerSessionInterface(SessionInterface):
             raise RuntimeError("SECRET_KEY must be set before the first request")
         keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key]
         self._codec = ValueCodec(keys, self.settings.encrypted_keys)
+        self._auditor = Auditor(keys[-1], self.clock, self.settings.audit_log, self.listeners)
         self._signer = CookieSigner(keys[-1], keys[:-1])
 
     @property
@@ -78,6 +85,14 @@ class ServerSessionInterface(SessionInterface):
             self.bind_keys(current_app)
         assert self._signer is not None
         return self._signer
+
+    @property
+    def auditor(self) -> Auditor:
+        """Where lifecycle events are recorded."""
+        if self._auditor is None:
+            self.bind_keys(current_app)
+        assert self._auditor is not None
+        return self._auditor
 
     @property
     def codec(self) -> ValueCodec:
@@ -103,7 +118,9 @@ class ServerSessionInterface(SessionInterface):
         refresh = self._refresh if request.method == "GET" and not _passive_view() else None
         return self.store.get(key, self.now(), refresh)
 
-    def new_record(self, *, authenticated: bool) -> tuple[str, SessionRecord]:
+    def new_record(
+        self, *, authenticated: bool, account: str | None = None
+    ) -> tuple[str, SessionRecord]:
         """A fresh id and its empty record, not yet written."""
         now = self.now()
         session_id = new_session_id()
@@ -116,8 +133,23 @@ class ServerSessionInterface(SessionInterface):
             expires_at=min(now + self.settings.idle_timeout, absolute_at),
             csrf_secret=new_secret(),
             authenticated=authenticated,
+            account=account,
+            device=describe(request.user_agent.string),
+            ip=request.remote_addr or "",
         )
         return session_id, record
+
+    def vanished(self, key: str) -> None:
+        """A cookie we signed whose record is gone (expired in Redis, purged, or ended)."""
+        self.auditor.emit("session_expired", session_key=key, kind="gone")
+
+    def expired(self, record: SessionRecord) -> None:
+        """Remove a record found expired and say so in the audit log."""
+        self.store.delete(record.key)
+        kind = "absolute" if self.now() >= record.absolute_at else "idle"
+        self.auditor.emit(
+            "session_expired", session_key=record.key, account=record.account, kind=kind
+        )
 
     def touch_for(self, record: SessionRecord, now: float) -> Touch:
         """The activity stamp for ``now``: never past the absolute lifetime."""
@@ -139,6 +171,7 @@ class ServerSessionInterface(SessionInterface):
         # real one): adopt none. The reason is logged, never a value.
         reason = "malformed or bad signature" if not ids else "several valid session cookies"
         security_log.warning("session cookie refused: %s", reason)
+        self.auditor.emit("cookie_refused", reason=reason)
         session = ServerSession(self, None)
         session.cookie_stale = True
         return session
@@ -151,8 +184,12 @@ class ServerSessionInterface(SessionInterface):
         try:
             self._save(session, response)
         except StoreUnavailable as err:
-            log.warning("session store unavailable while saving: %s", err)
+            log.debug("session store unavailable while saving: %s", err)
+            self.auditor.store_failed(str(err))
             self._become_unavailable(response)
+            return
+        if session.loaded:
+            self.auditor.store_answered()
 
     def _save(self, session: ServerSession, response: Response) -> None:
         failed = response.status_code >= 500
@@ -167,6 +204,13 @@ class ServerSessionInterface(SessionInterface):
                 # Nothing of a failed request is kept, not even its new session.
                 return self._maybe_delete_cookie(session, response)
             self._create(session, record)
+            self.auditor.emit(
+                "session_rotated" if session.rotated_from else "session_created",
+                session_key=record.key,
+                account=record.account,
+                kind="login" if record.authenticated else "pre-login",
+                previous=self.auditor.session_hash(session.rotated_from),
+            )
             return self._set_cookie(session, response, record)
         if record is not None and not failed:
             if (

@@ -20,11 +20,19 @@ from flask import Flask, current_app, g, request, session
 from . import csrf
 from .clock import Clock, SystemClock, isoformat
 from .config import SessionSettings, apply_defaults
-from .errors import CsrfInvalid, CsrfMissing, OriginMismatch, SessionExpired, SessionRequired
+from .errors import (
+    CsrfInvalid,
+    CsrfMissing,
+    OriginMismatch,
+    SessionExpired,
+    SessionRequired,
+    SessionRevoked,
+)
+from .metrics import instrument
 from .origin import OriginPolicy
 from .server_session import ServerSession, SessionState
 from .session_interface import ServerSessionInterface
-from .stores import SessionGone, SessionStore, open_store
+from .stores import SessionGone, SessionRecord, SessionStore, open_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,8 +81,13 @@ class SessionManager:
         """Validate the config, open the store and become ``app``'s session interface."""
         apply_defaults(app.config, session_timeout=self.session_timeout)
         settings = SessionSettings.from_config(app.config)
-        store = self._store or open_store(settings.store_url, instance_path=app.instance_path)
+        store = self._store or open_store(
+            settings.store_url, instance_path=app.instance_path, redis=settings.redis
+        )
+        store, metrics = instrument(app, store, lambda: self.clock.now().timestamp())
         interface = ServerSessionInterface(settings, store, self.clock)
+        if metrics is not None:
+            interface.listeners.append(metrics.on_event)
         app.session_interface = interface
         policy = OriginPolicy(
             settings.public_origin, settings.trusted_origins, settings.csrf_allow_same_site
@@ -85,13 +98,17 @@ class SessionManager:
 
     # -- the guide's operations on the current session ------------------------------------
 
-    def create_session(self, user_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    def create_session(
+        self, user_data: dict[str, Any] | None = None, *, account: str | None = None
+    ) -> dict[str, Any]:
         """Start a fresh active session (new id, new CSRF token) holding ``user_data``.
 
         Any previous session of this visitor is deleted first, so its id and token
-        stop working at once (session fixation defence). Returns the session info.
+        stop working at once (session fixation defence). ``account`` (e.g.
+        ``kite:AB1234``) lets the account's sessions be listed and ended together.
+        Returns the session info.
         """
-        _current().begin(dict(user_data or {}))
+        _current().begin(dict(user_data or {}), account=account)
         info = self.get_session_info()
         assert info is not None
         return info
@@ -132,7 +149,13 @@ class SessionManager:
         active session.
         """
         current = _require_active()
-        return current.mark_activity(force=True)
+        moved = current.mark_activity(force=True)
+        record = current.record
+        assert record is not None
+        _state().interface.auditor.emit(
+            "session_extended", session_key=record.key, account=record.account, moved=moved
+        )
+        return moved
 
     def rotate_session(self) -> str:
         """Give this session a new id and CSRF secret, keeping its data; returns the new token.
@@ -145,7 +168,68 @@ class SessionManager:
 
     def clear_session(self) -> None:
         """Delete the session server-side now and expire the cookie (logout)."""
-        _current().end()
+        current = _current()
+        record = current.record
+        current.end()
+        if record is not None:
+            _state().interface.auditor.emit(
+                "session_cleared", session_key=record.key, account=record.account
+            )
+
+    # -- sessions of one account -------------------------------------------------------------
+
+    def list_sessions(self, account: str | None = None) -> list[dict[str, Any]]:
+        """The live sessions of ``account`` (default: the current one's), newest first.
+
+        Each is ``{session_id, created_at, last_activity, device, ip, current}``.
+        """
+        state = _state()
+        current = _current().record
+        account = account or (current.account if current else None)
+        if account is None:
+            return []
+        records = state.store.list_sessions(state.interface.now(), account=account)
+        return [_describe(r, current_key=current.key if current else None) for r in records]
+
+    def revoke_session(self, public_id: str) -> bool:
+        """End one session of the current account (not the current one); True if it was live."""
+        current = _require_active().record
+        assert current is not None
+        if public_id == current.key or current.account is None:
+            return False
+        state = _state()
+        now = state.interface.now()
+        target = state.store.get(public_id, now)
+        if target is None or target.account != current.account or not target.live(now):
+            return False
+        return self._revoke(target.key, target.account, by="user")
+
+    def revoke_other_sessions(self) -> int:
+        """End every other session of the current account; returns how many."""
+        current = _require_active().record
+        assert current is not None
+        if current.account is None:
+            return 0
+        return self.revoke_all_sessions(current.account, keep=current.key, by="user")
+
+    def revoke_all_sessions(
+        self, account: str, *, keep: str | None = None, by: str = "operator"
+    ) -> int:
+        """End every session of ``account`` (but ``keep``); for operators. Returns how many."""
+        state = _state()
+        records = state.store.list_sessions(state.interface.now(), account=account)
+        return sum(self._revoke(r.key, account, by=by) for r in records if r.key != keep)
+
+    def revoke_by_operator(self, public_id: str, account: str | None = None) -> bool:
+        """End any session by its public id (operators; no account check)."""
+        return self._revoke(public_id, account, by="operator")
+
+    def _revoke(self, key: str, account: str | None, *, by: str) -> bool:
+        state = _state()
+        if not state.store.revoke(key, state.interface.now()):
+            return False
+        state.interface.auditor.emit("session_revoked", session_key=key, account=account, by=by)
+        return True
 
     def get_csrf_token(self) -> str:
         """A CSRF token for this visitor (masked afresh on every call).
@@ -193,6 +277,17 @@ class SessionManager:
         return state.store.purge_expired(state.interface.now())
 
 
+def _describe(record: SessionRecord, *, current_key: str | None) -> dict[str, Any]:
+    return {
+        "session_id": record.key,
+        "created_at": isoformat(record.created_at),
+        "last_activity": isoformat(record.last_activity),
+        "device": record.device,
+        "ip": record.ip,
+        "current": record.key == current_key,
+    }
+
+
 def get_session_manager() -> SessionManager:
     """The SessionManager of the current app."""
     return _state().manager
@@ -217,6 +312,8 @@ def _require_active() -> ServerSession:
         return current
     if state == "expired":
         raise SessionExpired()
+    if state == "revoked":
+        raise SessionRevoked()
     raise SessionRequired()
 
 
@@ -283,21 +380,30 @@ def check_csrf() -> None:
     """The check behind :func:`require_csrf`: origin, then token. Runs once per request."""
     if g.get("_csrf_checked"):
         return
-    reason = _state().origins.refusal(request)
+    state = _state()
+    reason = state.origins.refusal(request)
     if reason is not None:
         security_log.info("origin refused (%s %s): %s", request.method, request.path, reason)
+        state.interface.auditor.emit("origin_refused", reason=reason, path=request.path)
         raise OriginMismatch(reason)
     current = _current()
     if current.state == "expired":
         raise SessionExpired()
+    if current.state == "revoked":
+        raise SessionRevoked()
     token = csrf.token_from_request(request)
-    if token is None:
-        security_log.info("csrf refused: no token (%s %s)", request.method, request.path)
-        raise CsrfMissing()
     record = current.record
-    if record is None or not csrf.matches(record.csrf_secret, token):
-        security_log.info("csrf refused: invalid token (%s %s)", request.method, request.path)
-        raise CsrfInvalid()
+    if token is None or record is None or not csrf.matches(record.csrf_secret, token):
+        why = "missing" if token is None else "invalid"
+        security_log.info("csrf refused: %s token (%s %s)", why, request.method, request.path)
+        state.interface.auditor.emit(
+            "csrf_failure",
+            session_key=record.key if record else None,
+            account=record.account if record else None,
+            reason=why,
+            path=request.path,
+        )
+        raise CsrfMissing() if token is None else CsrfInvalid()
     g._csrf_checked = True
 
 

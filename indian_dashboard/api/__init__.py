@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.routing import BaseConverter
 
 from ..errors import BadRequest
 
 
+class PublicIdConverter(BaseConverter):
+    """A session's public id in a URL: 22 URL-safe base64 characters."""
+
+    regex = r"[A-Za-z0-9_-]{22}"
+
+
 def register_api(app: Flask) -> None:
     """Attach every API blueprint to ``app``."""
+    app.url_map.converters["public_id"] = PublicIdConverter
     from .broker import bp as broker_bp
     from .openapi import bp as openapi_bp
     from .session import bp as session_bp

@@ -73,15 +73,21 @@ def connect() -> Response:
         raise BadRequest(f"broker must be one of: {', '.join(BROKERS)}.")
     credentials = _credentials(broker, body.get("credentials"))
     manager = get_session_manager()
-    info = manager.create_session(user_data={"broker": broker})
+    account = f"{broker}:{credentials['client_id']}"
+    info = manager.create_session(user_data={"broker": broker}, account=account)
     manager.store_user_data("client_id", credentials["client_id"])
     manager.store_user_data("credentials", credentials)
+    # After a (re)connect with fresh credentials the page offers to end the others
+    # (ASVS 3.3.3): it calls POST /api/session/revoke-others.
+    # The new session is written when the answer is saved, so these are the others.
+    others = len(manager.list_sessions(account))
     return jsonify(
         status="success",
         message=f"Connected to {BROKER_NAMES[broker]}",
         broker=_broker_status(),
         session=info,
         csrf_token=manager.get_csrf_token(),
+        other_sessions=others,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from ..errors import BadRequest, SessionExpired, SessionRequired
+from ..errors import BadRequest, NotFound, SessionExpired, SessionRequired, SessionRevoked
 from ..session_manager import (
     csrf_exempt,
     get_session_manager,
@@ -32,8 +32,11 @@ def _no_store(response: Response) -> Response:
 def info() -> Response:
     """The session's status; 401 without one. Never counts as activity."""
     manager = get_session_manager()
-    if manager.session_state() == "expired":
+    state = manager.session_state()
+    if state == "expired":
         raise SessionExpired()
+    if state == "revoked":
+        raise SessionRevoked()
     details = manager.get_session_info()
     if details is None:
         raise SessionRequired()
@@ -82,3 +85,29 @@ def validate_csrf() -> Response:
     if not isinstance(token, str):
         raise BadRequest("csrf_token must be a string.")
     return jsonify(status="success", valid=get_session_manager().validate_csrf_token(token))
+
+
+@bp.get("/list")
+@require_session
+def list_sessions() -> Response:
+    """Every live session of this account, marking the current one."""
+    return jsonify(status="success", sessions=get_session_manager().list_sessions())
+
+
+@bp.post("/revoke-others")
+@require_session
+@require_csrf
+def revoke_others() -> Response:
+    """End every other session of this account."""
+    count = get_session_manager().revoke_other_sessions()
+    return jsonify(status="success", message=f"Ended {count} other session(s)", revoked=count)
+
+
+@bp.delete("/<public_id:public_id>")
+@require_session
+@require_csrf
+def revoke(public_id: str) -> Response:
+    """End one other session of this account by its public id."""
+    if not get_session_manager().revoke_session(public_id):
+        raise NotFound("No other live session of this account has that id.")
+    return jsonify(status="success", message="Session ended", revoked=1)

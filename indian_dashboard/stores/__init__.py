@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from urllib.parse import urlsplit
 
-from ..config import ConfigError
+from ..config import ConfigError, RedisSettings
 from .base import (
     Refresh,
     SessionExists,
@@ -38,11 +38,18 @@ __all__ = [
 STORES: dict[str, str] = {
     "memory": ".memory:MemorySessionStore",
     "sqlite": ".sqlite:SQLiteSessionStore",
+    "redis": ".redis:RedisSessionStore",
+    "rediss": ".redis:RedisSessionStore",
+    "unix": ".redis:RedisSessionStore",
 }
 
 
-def open_store(url: str, *, instance_path: str) -> SessionStore:
-    """Build the store ``url`` names; a bad URL raises :class:`ConfigError`."""
+def open_store(url: str, *, instance_path: str, redis: RedisSettings | None = None) -> SessionStore:
+    """Build the store ``url`` names; a bad URL raises :class:`ConfigError`.
+
+    ``redis`` holds the options of the Redis store (defaults when ``None``);
+    the other stores ignore it.
+    """
     scheme = urlsplit(url).scheme.lower()
     target = STORES.get(scheme)
     if target is None:
@@ -51,7 +58,11 @@ def open_store(url: str, *, instance_path: str) -> SessionStore:
     module_name, _, class_name = target.partition(":")
     module = importlib.import_module(module_name, __name__)
     try:
-        store: SessionStore = getattr(module, class_name).from_url(url, instance_path=instance_path)
+        store: SessionStore = getattr(module, class_name).from_url(
+            url, instance_path=instance_path, redis=redis or RedisSettings.from_config({})
+        )
+    except ConfigError:
+        raise  # already one line naming the fix (e.g. a missing driver)
     except (ValueError, OSError) as err:
         raise ConfigError(f"SESSION_STORE_URL cannot be used: {err}") from err
     return store

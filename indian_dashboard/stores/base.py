@@ -2,18 +2,23 @@
 
 A store keeps :class:`SessionRecord` objects under a key (the session's public id,
 a hash of the secret cookie id, so a copy of the store cannot be used to log in).
-User data is kept per key as JSON text, so that two requests changing different
-keys never overwrite each other. Stores know nothing of Flask, cookies or JSON
-decoding; they translate their driver's errors into :class:`StoreUnavailable`.
+User data is kept per key as text, so that two requests changing different keys
+never overwrite each other. Each store also keeps an index from account to its
+sessions, so one account's sessions are listed without a scan. Stores know
+nothing of Flask, cookies or JSON; they translate their driver's errors into
+:class:`StoreUnavailable`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-#: An update of one user-data key: new JSON text, or ``None`` to remove the key.
+#: An update of one user-data key: new text, or ``None`` to remove the key.
 Change = str | None
 
 
@@ -28,12 +33,42 @@ class StoreUnavailable(StoreError):
     """
 
 
+class OutageLog:
+    """One warning when a store becomes unavailable, one line when it is back.
+
+    Not one per request: a store calls :meth:`failed` on every translated error and
+    :meth:`succeeded` after every call that reached it; only changes are logged.
+    Thread-safe; each process keeps its own state.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._log = logger
+        self._lock = threading.Lock()
+        self.available = True
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            if not self.available:
+                return
+            self.available = False
+        self._log.warning("session store unavailable: %s; answering 503 until it is back", reason)
+
+    def succeeded(self) -> None:
+        if self.available:  # the common case, without the lock
+            return
+        with self._lock:
+            if self.available:
+                return
+            self.available = True
+        self._log.info("session store available again")
+
+
 class SessionExists(StoreError):
     """``create`` was asked for a key that is already taken."""
 
 
 class SessionGone(StoreError):
-    """The session was deleted or has expired; nothing was written."""
+    """The session was deleted, revoked or has expired; nothing was written."""
 
 
 @dataclass(slots=True)
@@ -50,21 +85,23 @@ class SessionRecord:
     csrf_secret: str
     #: True for a session started by ``create_session``; False for a pre-login one.
     authenticated: bool
-    #: User data: key -> JSON text.
+    #: User data: key -> text (JSON, or a sealed value).
     data: dict[str, str] = field(default_factory=dict)
+    #: The account the session belongs to (e.g. ``kite:AB1234``), indexed.
+    account: str | None = None
+    #: A short description of the browser that started it, and its IP address.
+    device: str = ""
+    ip: str = ""
+    #: Ended by a revocation: kept until it would have expired so its holder is told.
+    revoked: bool = False
 
     def copy(self) -> SessionRecord:
         """A copy whose ``data`` can be changed without touching this one."""
-        return SessionRecord(
-            self.key,
-            self.created_at,
-            self.last_activity,
-            self.absolute_at,
-            self.expires_at,
-            self.csrf_secret,
-            self.authenticated,
-            dict(self.data),
-        )
+        return dataclasses.replace(self, data=dict(self.data))
+
+    def live(self, now: float) -> bool:
+        """Neither expired nor revoked at ``now``."""
+        return self.expires_at > now and not self.revoked
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +125,7 @@ class Refresh:
 
     def due(self, record: SessionRecord, now: float) -> Touch | None:
         """The touch to apply to ``record`` at ``now``, or ``None`` if not yet due."""
-        if now - record.last_activity < self.interval:
+        if not record.live(now) or now - record.last_activity < self.interval:
             return None
         return Touch(now, min(now + self.idle_timeout, record.absolute_at))
 
@@ -98,10 +135,12 @@ class SessionStore(Protocol):
     """Keeps session records. Implementations are safe to share between threads."""
 
     def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
-        """The live record, or ``None`` when absent or expired (an expired one is removed).
+        """The record under ``key``, or ``None``.
 
-        With ``refresh``, activity is recorded in the same round trip when it is due,
-        and the record returned carries the new stamp.
+        The record may be expired or revoked (the caller checks ``live``); a store
+        whose keys expire on their own returns ``None`` for those. With
+        ``refresh``, activity of a live record is recorded in the same round trip
+        when it is due, and the record returned carries the new stamp.
         """
         ...
 
@@ -118,8 +157,8 @@ class SessionStore(Protocol):
     ) -> bool:
         """Write only the named data keys and, if given, the activity stamp, atomically.
 
-        Returns ``False`` and writes nothing when the session is gone or expired:
-        a late write never brings a deleted session back.
+        Returns ``False`` and writes nothing when the session is gone, revoked or
+        expired: a late write never brings a deleted session back.
         """
         ...
 
@@ -129,12 +168,26 @@ class SessionStore(Protocol):
         """Atomically replace data key ``name`` with ``fn(old)``; returns the new value.
 
         Concurrent calls on the same key are serialised, so no update is lost.
-        Raises :class:`SessionGone` when the session is gone or expired.
+        Raises :class:`SessionGone` when the session is gone, revoked or expired.
         """
         ...
 
     def delete(self, key: str) -> None:
         """Remove the record; a missing key is not an error."""
+        ...
+
+    def revoke(self, key: str, now: float) -> bool:
+        """Mark a live record revoked (kept until it expires); False if there was none."""
+        ...
+
+    def list_sessions(
+        self, now: float, account: str | None = None, limit: int | None = None
+    ) -> list[SessionRecord]:
+        """Live records, of one account (one index look-up) or of all; newest first."""
+        ...
+
+    def count_live(self, now: float) -> int:
+        """How many live sessions the store holds (for stats and the live gauge)."""
         ...
 
     def purge_expired(self, now: float) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 
+from ..config import RedisSettings
 from .base import Change, Refresh, SessionExists, SessionGone, SessionRecord, Touch
 
 
@@ -13,23 +15,23 @@ class MemorySessionStore:
 
     def __init__(self) -> None:
         self._records: dict[str, SessionRecord] = {}
+        self._by_account: defaultdict[str, set[str]] = defaultdict(set)
         self._lock = threading.Lock()
 
     @classmethod
-    def from_url(cls, url: str, *, instance_path: str) -> MemorySessionStore:
+    def from_url(
+        cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
+    ) -> MemorySessionStore:
         """Build from ``memory://`` (nothing to configure)."""
         return cls()
 
     def _live(self, key: str, now: float) -> SessionRecord | None:
         record = self._records.get(key)
-        if record is not None and record.expires_at <= now:
-            del self._records[key]
-            return None
-        return record
+        return record if record is not None and record.live(now) else None
 
     def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
         with self._lock:
-            record = self._live(key, now)
+            record = self._records.get(key)
             if record is None:
                 return None
             touch = refresh.due(record, now) if refresh else None
@@ -42,6 +44,8 @@ class MemorySessionStore:
             if record.key in self._records:
                 raise SessionExists("session key already taken")
             self._records[record.key] = record.copy()
+            if record.account is not None:
+                self._by_account[record.account].add(record.key)
 
     def update(
         self,
@@ -73,13 +77,42 @@ class MemorySessionStore:
 
     def delete(self, key: str) -> None:
         with self._lock:
-            self._records.pop(key, None)
+            self._remove(key)
+
+    def _remove(self, key: str) -> None:
+        record = self._records.pop(key, None)
+        if record is not None and record.account is not None:
+            keys = self._by_account[record.account]
+            keys.discard(key)
+            if not keys:
+                del self._by_account[record.account]
+
+    def revoke(self, key: str, now: float) -> bool:
+        with self._lock:
+            record = self._live(key, now)
+            if record is None:
+                return False
+            record.revoked = True
+            return True
+
+    def list_sessions(
+        self, now: float, account: str | None = None, limit: int | None = None
+    ) -> list[SessionRecord]:
+        with self._lock:
+            keys = self._records if account is None else self._by_account.get(account, ())
+            live = [r.copy() for k in keys if (r := self._live(k, now)) is not None]
+        live.sort(key=lambda r: r.created_at, reverse=True)
+        return live if limit is None else live[:limit]
+
+    def count_live(self, now: float) -> int:
+        with self._lock:
+            return sum(1 for r in self._records.values() if r.live(now))
 
     def purge_expired(self, now: float) -> int:
         with self._lock:
             dead = [k for k, r in self._records.items() if r.expires_at <= now]
             for key in dead:
-                del self._records[key]
+                self._remove(key)
             return len(dead)
 
     def close(self) -> None:

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from ..config import RedisSettings
 from .base import (
     Change,
+    OutageLog,
     Refresh,
     SessionExists,
     SessionGone,
@@ -39,7 +41,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     absolute_at REAL NOT NULL,
     expires_at REAL NOT NULL,
     csrf_secret TEXT NOT NULL,
-    authenticated INTEGER NOT NULL
+    authenticated INTEGER NOT NULL,
+    account TEXT,
+    device TEXT NOT NULL DEFAULT '',
+    ip TEXT NOT NULL DEFAULT '',
+    revoked INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
 CREATE TABLE IF NOT EXISTS session_data (
@@ -49,18 +55,32 @@ CREATE TABLE IF NOT EXISTS session_data (
     PRIMARY KEY (session_id, name)
 ) WITHOUT ROWID;
 """
-
+#: Columns added after the first schema, for files made by earlier versions.
+_ADDED_COLUMNS = {
+    "account": "TEXT",
+    "device": "TEXT NOT NULL DEFAULT ''",
+    "ip": "TEXT NOT NULL DEFAULT ''",
+    "revoked": "INTEGER NOT NULL DEFAULT 0",
+}
+_ACCOUNT_INDEX = (
+    "CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account, expires_at)"
+    " WHERE account IS NOT NULL"
+)
+_COLUMNS = (
+    "s.id, s.created_at, s.last_activity, s.absolute_at, s.expires_at, s.csrf_secret,"
+    " s.authenticated, s.account, s.device, s.ip, s.revoked"
+)
 _SELECT = (
-    "SELECT s.created_at, s.last_activity, s.absolute_at, s.expires_at, s.csrf_secret,"
-    " s.authenticated, d.name, d.value"
+    f"SELECT {_COLUMNS}, d.name, d.value"
     " FROM sessions s LEFT JOIN session_data d ON d.session_id = s.id WHERE s.id = ?"
 )
+_LIVE = "s.expires_at > ? AND s.revoked = 0"
 _UPSERT_VALUE = (
     "INSERT INTO session_data (session_id, name, value) VALUES (?, ?, ?)"
     " ON CONFLICT (session_id, name) DO UPDATE SET value = excluded.value"
 )
 _DELETE_VALUE = "DELETE FROM session_data WHERE session_id = ? AND name = ?"
-_IS_LIVE = "SELECT 1 FROM sessions WHERE id = ? AND expires_at > ?"
+_IS_LIVE = "SELECT 1 FROM sessions WHERE id = ? AND expires_at > ? AND revoked = 0"
 
 #: Rows removed per transaction by a purge, so that requests are served in between.
 PURGE_BATCH = 500
@@ -76,17 +96,25 @@ class SQLiteSessionStore:
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._creations = 0
+        self._outages = OutageLog(log)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._translate():
             conn = self._connect()
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
+                present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+                for column, kind in _ADDED_COLUMNS.items():
+                    if column not in present:
+                        conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+                conn.execute(_ACCOUNT_INDEX)
             finally:
                 conn.close()
 
     @classmethod
-    def from_url(cls, url: str, *, instance_path: str) -> SQLiteSessionStore:
+    def from_url(
+        cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
+    ) -> SQLiteSessionStore:
         """``sqlite:///relative/to/instance.db`` or ``sqlite:////absolute/path.db``.
 
         ``?timeout=SECONDS`` sets how long a write waits for the lock (default 5).
@@ -129,9 +157,12 @@ class SQLiteSessionStore:
         try:
             yield
         except sqlite3.OperationalError as err:
+            self._outages.failed(f"sqlite: {err}")
             raise StoreUnavailable(f"sqlite: {err}") from err
         except sqlite3.DatabaseError as err:
+            self._outages.failed(f"sqlite database error: {err}")
             raise StoreUnavailable(f"sqlite database error: {err}") from err
+        self._outages.succeeded()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -153,16 +184,10 @@ class SQLiteSessionStore:
             rows = self._conn().execute(_SELECT, (key,)).fetchall()
         if not rows:
             return None
-        created, last, absolute_at, expires, csrf, authenticated, _, _ = rows[0]
-        if expires <= now:
-            self.delete(key)
-            return None
-        data = {name: value for *_, name, value in rows if name is not None}
-        record = SessionRecord(
-            key, created, last, absolute_at, expires, csrf, bool(authenticated), data
-        )
+        record = _record(rows[0])
+        record.data = {row[-2]: row[-1] for row in rows if row[-2] is not None}
         touch = refresh.due(record, now) if refresh else None
-        # Writes at most once per refresh interval; the read above stays lock-free.
+        # Writes at most once per refresh interval; the read above takes no lock.
         if touch is not None and self.update(key, now, {}, touch):
             record.last_activity, record.expires_at = touch.last_activity, touch.expires_at
         return record
@@ -171,7 +196,9 @@ class SQLiteSessionStore:
         with self._write() as conn:
             try:
                 conn.execute(
-                    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sessions (id, created_at, last_activity, absolute_at,"
+                    " expires_at, csrf_secret, authenticated, account, device, ip, revoked)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         record.key,
                         record.created_at,
@@ -180,6 +207,10 @@ class SQLiteSessionStore:
                         record.expires_at,
                         record.csrf_secret,
                         int(record.authenticated),
+                        record.account,
+                        record.device,
+                        record.ip,
+                        int(record.revoked),
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -203,7 +234,7 @@ class SQLiteSessionStore:
                 alive = (
                     conn.execute(
                         "UPDATE sessions SET last_activity = ?, expires_at = ?"
-                        " WHERE id = ? AND expires_at > ?",
+                        " WHERE id = ? AND expires_at > ? AND revoked = 0",
                         (touch.last_activity, touch.expires_at, key, now),
                     ).rowcount
                     == 1
@@ -231,6 +262,28 @@ class SQLiteSessionStore:
             conn.execute("DELETE FROM session_data WHERE session_id = ?", (key,))
             conn.execute("DELETE FROM sessions WHERE id = ?", (key,))
 
+    def revoke(self, key: str, now: float) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE sessions SET revoked = 1 WHERE id = ? AND expires_at > ? AND revoked = 0",
+                (key, now),
+            )
+            return cursor.rowcount == 1
+
+    def list_sessions(
+        self, now: float, account: str | None = None, limit: int | None = None
+    ) -> list[SessionRecord]:
+        where, args = (
+            (_LIVE, [now]) if account is None else (f"s.account = ? AND {_LIVE}", [account, now])
+        )
+        sql = f"SELECT {_COLUMNS} FROM sessions s WHERE {where} ORDER BY s.created_at DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._translate():
+            rows = self._conn().execute(sql, args).fetchall()
+        return [_record(row) for row in rows]
+
     def purge_expired(self, now: float) -> int:
         total = 0
         while (removed := self._purge_batch(now)) > 0:
@@ -248,6 +301,17 @@ class SQLiteSessionStore:
             conn.executemany("DELETE FROM session_data WHERE session_id = ?", keys)
             conn.executemany("DELETE FROM sessions WHERE id = ?", keys)
             return len(keys)
+
+    def count_live(self, now: float) -> int:
+        with self._translate():
+            (n,) = (
+                self._conn()
+                .execute(
+                    "SELECT count(*) FROM sessions WHERE expires_at > ? AND revoked = 0", (now,)
+                )
+                .fetchone()
+            )
+        return int(n)
 
     def count(self) -> int:
         """How many records exist, live or not yet purged."""
@@ -268,3 +332,23 @@ def _write_changes(conn: sqlite3.Connection, key: str, changes: Mapping[str, Cha
             conn.execute(_DELETE_VALUE, (key, name))
         else:
             conn.execute(_UPSERT_VALUE, (key, name, value))
+
+
+def _record(row: tuple[object, ...]) -> SessionRecord:
+    """A record (without data) from the first eleven columns of ``_COLUMNS``."""
+    key, created, last, absolute_at, expires, csrf, authenticated, account, device, ip, revoked = (
+        row[:11]
+    )
+    return SessionRecord(
+        key=str(key),
+        created_at=float(created),  # type: ignore[arg-type]
+        last_activity=float(last),  # type: ignore[arg-type]
+        absolute_at=float(absolute_at),  # type: ignore[arg-type]
+        expires_at=float(expires),  # type: ignore[arg-type]
+        csrf_secret=str(csrf),
+        authenticated=bool(authenticated),
+        account=None if account is None else str(account),
+        device=str(device),
+        ip=str(ip),
+        revoked=bool(revoked),
+    )

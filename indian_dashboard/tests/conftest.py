@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +17,9 @@ from indian_dashboard.stores import SessionStore
 from indian_dashboard.stores.memory import MemorySessionStore
 from indian_dashboard.stores.sqlite import SQLiteSessionStore
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
+from .redis_server import RedisServer
+from .servers import SECRET, LiveServer, start_server
+
 KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
 
 
@@ -32,18 +29,25 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+#: Every store; Redis ones are marked so that ``-m "not redis"`` leaves them out.
+STORE_PARAMS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+@pytest.fixture(params=STORE_PARAMS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of every store that needs no outside server."""
+    """The URL of every store; Redis is a private server emptied for each test."""
     if request.param == "memory":
         return "memory://"
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return url
     return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
 
 
 @pytest.fixture
-def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Flask:
+def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Iterator[Flask]:
     """The dashboard on each store, with the manual clock and short timeouts."""
-    return create_app(
+    made = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": SECRET,
@@ -54,6 +58,8 @@ def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Flask:
         clock=clock,
         instance_path=str(tmp_path / "instance"),
     )
+    yield made
+    made.extensions["session_manager"].store.close()
 
 
 @pytest.fixture
@@ -121,101 +127,58 @@ def connected(visitor: Visitor) -> Visitor:
     return visitor
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=STORE_PARAMS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
     """Each store, empty, for the store contract tests."""
     made: SessionStore
     if request.param == "memory":
         made = MemorySessionStore()
+    elif request.param == "redis":
+        from indian_dashboard.stores.redis import RedisSessionStore
+
+        made = RedisSessionStore.from_url(
+            request.getfixturevalue("redis_url"), instance_path=str(tmp_path)
+        )
     else:
         made = SQLiteSessionStore(tmp_path / "contract.sqlite3")
     yield made
     made.close()
 
 
-# -- a real server in a subprocess --------------------------------------------------------
+# -- a private Redis ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole run, on its own port (never the shared 6379)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
-@dataclass
-class LiveServer:
-    """The dashboard under gunicorn in a subprocess."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The private Redis, emptied (FLUSHDB on that server only) for this test."""
+    redis_server.client().flushdb()
+    yield redis_server.url
+    redis_server.close_clients()
 
 
-def start_server(
-    tmp_path: Path, *, workers: int = 2, env: dict[str, str] | None = None, name: str = "server"
-) -> LiveServer:
-    """Start ``python -m indian_dashboard`` on a free port and wait until it answers."""
-    import urllib.error
-    import urllib.request
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone, with an append-only file: free to pause or stop."""
+    server = RedisServer(tmp_path / "redis", appendonly=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
-    port = free_port()
-    log_path = tmp_path / f"{name}.log"
-    full_env = {
-        **os.environ,
-        "FLASK_SECRET_KEY": SECRET,
-        "SESSION_STORE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-        **(env or {}),
-    }
-    # A value of "" in ``env`` removes the variable (e.g. to test the generated key).
-    full_env = {k: v for k, v in full_env.items() if v != ""}
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "indian_dashboard",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--instance",
-                str(tmp_path / "instance"),
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=full_env,
-            cwd=tmp_path,
-        )
-    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-        try:
-            with urllib.request.urlopen(server.url + "/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"server did not answer within 20 s:\n{server.log()}")
+
+# -- a real server in a subprocess: see servers.py ---------------------------------------
 
 
 @pytest.fixture

@@ -112,3 +112,26 @@ def test_generated_secret_key_is_kept_in_instance(tmp_path: Path) -> None:
     log = server.log()
     assert log.count("Production must set FLASK_SECRET_KEY") == 1
     assert key_file.read_text().strip() not in log
+
+
+def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
+    metrics_dir = tmp_path / "prom"
+    metrics_dir.mkdir()
+    server = start_server(
+        tmp_path,
+        env={"SESSION_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+    )
+    try:
+        for _ in range(12):
+            HttpVisitor(server.url).connect()
+        text = requests.get(server.url + "/metrics", timeout=10).text
+    finally:
+        server.stop()
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith('dashboard_sessions_created_total{kind="login"}')
+    )
+    assert float(line.split()[-1]) == 12
+    # Store timings are written only by the workers that served: both did.
+    assert len(list(metrics_dir.glob("histogram_*.db"))) == 2

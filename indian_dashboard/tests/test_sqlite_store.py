@@ -41,11 +41,18 @@ def test_session_survives_app_restart(tmp_path: Path, clock: ManualClock) -> Non
     assert restarted.client.get("/api/broker/status").json["broker"]["name"] == "kite"
 
 
-def test_expired_rows_are_removed_lazily(tmp_path: Path) -> None:
-    store = SQLiteSessionStore(tmp_path / "s.db")
-    store.create(make_record(idle=10))
+def test_expired_rows_are_removed_when_met(tmp_path: Path, clock: ManualClock) -> None:
+    app = create_app(
+        {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "sqlite:///s.db", "SESSION_TIMEOUT": 60},
+        clock=clock,
+        instance_path=str(tmp_path),
+    )
+    visitor = Visitor(app.test_client())
+    visitor.connect()
+    store = app.extensions["session_manager"].store
     assert store.count() == 1
-    assert store.get("k1", NOW + 11) is None
+    clock.advance(61)
+    assert visitor.session_info().status_code == 401
     assert store.count() == 0
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 
 from indian_dashboard.stores import (
@@ -14,6 +17,12 @@ from indian_dashboard.stores import (
 )
 
 NOW = 1_700_000_000.0
+
+
+def live(store: SessionStore, key: str, now: float) -> SessionRecord | None:
+    """The record if the store holds it live: expired ones may be returned, never live."""
+    record = store.get(key, now)
+    return record if record is not None and record.live(now) else None
 
 
 def make_record(key: str = "k1", *, now: float = NOW, idle: float = 100.0) -> SessionRecord:
@@ -48,10 +57,10 @@ class TestStoreContract:
         with pytest.raises(SessionExists):
             store.create(make_record())
 
-    def test_expired_record_is_not_returned(self, store: SessionStore) -> None:
+    def test_expired_record_is_not_live(self, store: SessionStore) -> None:
         store.create(make_record(idle=100))
-        assert store.get("k1", NOW + 99.9) is not None
-        assert store.get("k1", NOW + 100) is None
+        assert live(store, "k1", NOW + 99.9) is not None
+        assert live(store, "k1", NOW + 100) is None
 
     def test_update_writes_only_named_keys(self, store: SessionStore) -> None:
         store.create(make_record())
@@ -77,7 +86,8 @@ class TestStoreContract:
     def test_update_never_revives_an_expired_record(self, store: SessionStore) -> None:
         store.create(make_record(idle=10))
         assert store.update("k1", NOW + 11, {}, Touch(NOW + 11, NOW + 111)) is False
-        assert store.get("k1", NOW + 12) is None
+        assert live(store, "k1", NOW + 12) is None
+        assert store.get("k1", NOW + 11, Refresh(0, 100)) in (None, make_record(idle=10))
 
     def test_delete_is_idempotent(self, store: SessionStore) -> None:
         store.create(make_record())
@@ -138,7 +148,8 @@ class TestStoreContract:
         got = store.get("k1", NOW + 990, refresh)
         assert got is not None
         assert got.expires_at == NOW + 1000
-        assert store.get("k1", NOW + 1000, refresh) is None
+        got = store.get("k1", NOW + 1000, refresh)
+        assert got is None or (not got.live(NOW + 1000) and got.expires_at == NOW + 1000)
 
     def test_purge_removes_only_expired(self, store: SessionStore) -> None:
         store.create(make_record("old", idle=10))
@@ -158,3 +169,83 @@ class TestStoreContract:
         again = store.get("k1", NOW)
         assert again is not None
         assert again.data["n"] == "1"
+
+    def test_revoked_record_stays_but_is_not_live(self, store: SessionStore) -> None:
+        store.create(make_record())
+        assert store.revoke("k1", NOW) is True
+        assert store.revoke("k1", NOW) is False
+        got = store.get("k1", NOW)
+        assert got is not None and got.revoked and not got.live(NOW)
+        assert store.update("k1", NOW, {"n": "2"}, Touch(NOW, NOW + 100)) is False
+        with pytest.raises(SessionGone):
+            store.update_value("k1", "n", NOW, lambda old: "3")
+        assert store.get("k1", NOW, Refresh(0, 100)) == got
+
+    def test_revoke_unknown_or_expired_is_false(self, store: SessionStore) -> None:
+        assert store.revoke("nope", NOW) is False
+        store.create(make_record(idle=10))
+        assert store.revoke("k1", NOW + 20) is False
+
+    def test_list_sessions_by_account(self, store: SessionStore) -> None:
+        for i, account in enumerate(["kite:A", "kite:A", "dhan:B", None]):
+            record = make_record(f"k{i}", now=NOW + i)
+            record.account = account
+            record.device = f"device {i}"
+            store.create(record)
+        mine = store.list_sessions(NOW + 10, account="kite:A")
+        assert [r.key for r in mine] == ["k1", "k0"]  # newest first
+        assert mine[0].device == "device 1" and mine[0].account == "kite:A"
+        assert [r.key for r in store.list_sessions(NOW + 10, account="dhan:B")] == ["k2"]
+        assert store.list_sessions(NOW + 10, account="nobody") == []
+        assert len(store.list_sessions(NOW + 10)) == 4
+        assert len(store.list_sessions(NOW + 10, limit=2)) == 2
+
+    def test_index_follows_expiry_revocation_and_deletion(self, store: SessionStore) -> None:
+        for i, idle in enumerate([10, 100, 100, 100]):
+            record = make_record(f"k{i}", idle=idle)
+            record.account = "kite:A"
+            store.create(record)
+        store.revoke("k1", NOW)
+        store.delete("k2")
+        assert [r.key for r in store.list_sessions(NOW + 20, account="kite:A")] == ["k3"]
+        store.purge_expired(NOW + 200)
+        assert store.list_sessions(NOW + 200, account="kite:A") == []
+
+    def test_concurrent_updates_of_one_key_lose_nothing(self, store: SessionStore) -> None:
+        store.create(make_record())
+        threads, per_thread = 8, 25
+
+        def work() -> None:
+            for _ in range(per_thread):
+                store.update_value("k1", "n", NOW, lambda old: str(int(old or "0") + 1))
+
+        runners = [threading.Thread(target=work) for _ in range(threads)]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join()
+        got = store.get("k1", NOW)
+        assert got is not None and got.data["n"] == str(1 + threads * per_thread)
+
+    def test_concurrent_writes_of_different_keys_keep_all(self, store: SessionStore) -> None:
+        store.create(make_record())
+        names = [f"key{i}" for i in range(20)]
+        barrier = threading.Barrier(len(names))
+
+        def write(name: str) -> None:
+            barrier.wait()
+            assert store.update("k1", NOW + 1, {name: json.dumps(name)}, Touch(NOW + 1, NOW + 101))
+
+        runners = [threading.Thread(target=write, args=(n,)) for n in names]
+        for runner in runners:
+            runner.start()
+        for runner in runners:
+            runner.join()
+        got = store.get("k1", NOW + 1)
+        assert got is not None
+        assert got.data == {"broker": '"kite"', "n": "1", **{n: json.dumps(n) for n in names}}
+
+    def test_times_survive_exactly(self, store: SessionStore) -> None:
+        record = make_record(now=NOW + 0.123456789)
+        store.create(record)
+        assert store.get("k1", NOW) == record

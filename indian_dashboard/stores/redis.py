@@ -1,0 +1,469 @@
+"""``redis://``, ``rediss://``, ``unix://``: sessions shared by every app server.
+
+One Redis hash per session under ``SESSION_REDIS_PREFIX`` + the store key. Its
+metadata fields have one-letter names (``c`` created, ``l`` last activity, ``a``
+absolute end, ``e`` expiry, ``s`` CSRF secret, ``u`` authenticated, ``n`` account,
+``v`` device, ``p`` IP, ``r`` revoked) and each user-data key is its own field
+``d:NAME``, so writes are per key. Each account has a sorted set
+``PREFIX + "account:" + ACCOUNT`` of its session keys scored by their absolute
+end; listing checks each member's hash and drops the ones that are gone. The key's Redis
+expiry follows the record's ``expires_at``: an idle session disappears on its own,
+even when no app server runs, and nothing needs purging. The expiry is set as a
+time to live counted from the caller's ``now`` (PEXPIRE, not PEXPIREAT), so it
+follows the injected clock and does not depend on the Redis host's clock. Expiry
+is also checked against ``now`` on every read and write, so the idle timeout and
+the absolute lifetime hold exactly whatever Redis's own timer does.
+
+Every operation is one round trip except :meth:`RedisSessionStore.update_value`
+(a read, then a check-and-set script: two). Writes go through Lua scripts that
+check the session is still alive first, so a late write never resurrects it.
+
+Driver errors that mean "Redis is away" (refused, timed out, loading, read-only
+replica, out of memory) become :class:`StoreUnavailable`; the store logs one
+warning when that starts and one line when Redis answers again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..config import ConfigError, RedisSettings
+from .base import (
+    Change,
+    OutageLog,
+    Refresh,
+    SessionExists,
+    SessionGone,
+    SessionRecord,
+    StoreUnavailable,
+    Touch,
+)
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.commands.core import Script
+
+log = logging.getLogger(__name__)
+
+_DATA = "d:"
+#: Concurrent writers of one key retry a check-and-set; this many misses in a row
+#: means something is badly wrong, and the request is answered 503 instead.
+UPDATE_ATTEMPTS = 50
+
+# Times travel as Python's shortest exact float text (``repr``): Lua's own
+# number-to-text conversion keeps only 14 digits, which would round timestamps.
+
+#: KEYS[1] session; ARGV: now, refresh interval ('' = none), now + idle timeout.
+#: The live hash as a flat list (stamped when due), or {} when absent or expired.
+_GET = """
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return h end
+local e, l, a, r
+for i = 1, #h, 2 do
+  local f = h[i]
+  if f == 'e' then e = i + 1 elseif f == 'l' then l = i + 1 elseif f == 'a' then a = i + 1
+  elseif f == 'r' then r = true end
+end
+local now = tonumber(ARGV[1])
+if not (e and l and a) or tonumber(h[e]) <= now then
+  redis.call('DEL', KEYS[1])
+  return {}
+end
+if not r and ARGV[2] ~= '' and now - tonumber(h[l]) >= tonumber(ARGV[2]) then
+  local expires = ARGV[3]
+  if tonumber(expires) > tonumber(h[a]) then expires = h[a] end
+  h[l] = ARGV[1]
+  h[e] = expires
+  redis.call('HSET', KEYS[1], 'l', ARGV[1], 'e', expires)
+  redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((tonumber(expires) - now) * 1000)))
+end
+return h
+"""
+
+#: KEYS[1] session; ARGV: ttl ms, then field, value pairs. 1 if made, 0 if taken.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+#: KEYS[1] session; ARGV: now, last activity ('' = no touch), expires at, ttl ms,
+#: then (op, field, value) triples with op 's' (set) or 'd' (delete).
+#: 1 if written, 0 (nothing written) when the session is gone, revoked or expired.
+_UPDATE = """
+local m = redis.call('HMGET', KEYS[1], 'e', 'r')
+if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return 0 end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], 'l', ARGV[2], 'e', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+for i = 5, #ARGV, 3 do
+  if ARGV[i] == 's' then
+    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  else
+    redis.call('HDEL', KEYS[1], ARGV[i + 1])
+  end
+end
+return 1
+"""
+
+#: KEYS[1] session; ARGV: now, field, '1' if an old value was read, old value,
+#: op ('s' or 'd'), new value. 1 written; 0 the field changed meanwhile; -1 gone.
+_CHECK_AND_SET = """
+local m = redis.call('HMGET', KEYS[1], 'e', 'r')
+if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return -1 end
+local current = redis.call('HGET', KEYS[1], ARGV[2])
+if ARGV[3] == '1' then
+  if current ~= ARGV[4] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[5] == 's' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[6])
+else
+  redis.call('HDEL', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+#: KEYS[1] session; ARGV: now. 1 if a live session was marked revoked, else 0.
+_REVOKE = """
+local m = redis.call('HMGET', KEYS[1], 'e', 'r')
+if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'r', '1')
+return 1
+"""
+
+#: Error replies that mean the server cannot serve now, not that we asked wrongly.
+_OUTAGE_REPLIES = ("MISCONF", "LOADING", "MASTERDOWN", "NOREPLICAS", "CLUSTERDOWN", "TRYAGAIN")
+
+
+def _import_driver() -> ModuleType:
+    try:
+        return importlib.import_module("redis")
+    except ImportError:
+        raise ConfigError(
+            "SESSION_STORE_URL asks for Redis but redis-py is not installed:"
+            " pip install 'indian-dashboard[redis]'"
+        ) from None
+
+
+def _ttl_ms(expires_at: float, now: float) -> int:
+    """Milliseconds from ``now`` to ``expires_at``, at least 1 (0 would not set a TTL)."""
+    return max(1, math.ceil((expires_at - now) * 1000))
+
+
+class RedisSessionStore:
+    """Sessions in Redis, shared by threads, processes and machines.
+
+    The client's pool is fork-safe (redis-py opens new connections in a child), so
+    one store built before gunicorn forks serves every worker.
+    """
+
+    def __init__(self, client: Redis, *, prefix: str = "session:") -> None:
+        driver = _import_driver()
+        exc = driver.exceptions
+        self._client = client
+        self._prefix = prefix
+        self._outage_errors: tuple[type[Exception], ...] = (
+            exc.ConnectionError,  # also refused, auth, loading, no free pooled connection
+            exc.TimeoutError,
+            exc.ReadOnlyError,  # a replica after a failover
+            exc.OutOfMemoryError,
+        )
+        self._response_error: type[Exception] = exc.ResponseError
+        # register_script sends nothing: EVALSHA runs each script by its digest and
+        # loads it once on NOSCRIPT (a new or restarted server).
+        self._get_script: Script = client.register_script(_GET)
+        self._create_script: Script = client.register_script(_CREATE)
+        self._update_script: Script = client.register_script(_UPDATE)
+        self._cas_script: Script = client.register_script(_CHECK_AND_SET)
+        self._revoke_script: Script = client.register_script(_REVOKE)
+        self._outages = OutageLog(log)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
+    ) -> RedisSessionStore:
+        """``redis://[:PASSWORD@]HOST:PORT/DB``, ``rediss://...`` (TLS), ``unix:///PATH?db=N``.
+
+        Pool size, socket and connect timeouts come from ``redis`` (the
+        ``SESSION_REDIS_*`` settings). The scripts are loaded now if Redis answers;
+        if it does not, one warning is logged and requests answer 503 until it does.
+        """
+        driver = _import_driver()
+        options = redis or RedisSettings.from_config({})
+        # No retries inside redis-py: a timed-out request answers 503 after one
+        # socket timeout instead of several, and a write is never sent twice.
+        no_retry = driver.retry.Retry(driver.backoff.NoBackoff(), 0)
+        pool = driver.BlockingConnectionPool.from_url(
+            url,
+            max_connections=options.pool_size,
+            timeout=options.socket_timeout,  # waiting for a free pooled connection
+            socket_timeout=options.socket_timeout,
+            socket_connect_timeout=options.connect_timeout,
+            retry=no_retry,
+            decode_responses=True,
+        )
+        store = cls(driver.Redis(connection_pool=pool), prefix=options.prefix)
+        # Not fatal: Redis may come up after the app. Requests answer 503 until then.
+        store.prepare()
+        return store
+
+    # -- outages ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _translate(self) -> Iterator[None]:
+        """Turn "Redis is away" into :class:`StoreUnavailable`; log changes of state."""
+        try:
+            yield
+        except self._outage_errors as err:
+            self._outages.failed(_describe(err))
+            raise StoreUnavailable(_describe(err)) from err
+        except self._response_error as err:
+            if not str(err).startswith(_OUTAGE_REPLIES):
+                raise
+            self._outages.failed(_describe(err))
+            raise StoreUnavailable(_describe(err)) from err
+        self._outages.succeeded()
+
+    def prepare(self) -> bool:
+        """Load the scripts into Redis (one round trip); False if Redis does not answer.
+
+        Called at start-up so that the first requests find their scripts; a server
+        that restarts empty gets them again on first use (EVALSHA, NOSCRIPT, load).
+        """
+        scripts = (
+            self._get_script,
+            self._create_script,
+            self._update_script,
+            self._cas_script,
+            self._revoke_script,
+        )
+        try:
+            with self._translate():
+                pipe = self._client.pipeline(transaction=False)
+                for script in scripts:
+                    pipe.script_load(script.script)
+                pipe.execute()
+        except StoreUnavailable:
+            return False
+        return True
+
+    # -- the store interface ---------------------------------------------------------
+
+    def _name(self, key: str) -> str:
+        return self._prefix + key
+
+    def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
+        name = self._name(key)
+        with self._translate():
+            if refresh is None:
+                fields: Any = self._client.hgetall(name)
+            else:
+                fields = self._get_script(
+                    keys=[name],
+                    args=[repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
+                )
+                fields = dict(zip(fields[::2], fields[1::2], strict=True))
+        record = _record(key, fields)
+        if record is None:
+            return None
+        if record.expires_at <= now:
+            # Only reachable without a script (refresh None): the script deletes itself.
+            self.delete(key)
+            return None
+        return record
+
+    def create(self, record: SessionRecord) -> None:
+        args: list[str] = [
+            str(_ttl_ms(record.expires_at, record.last_activity)),
+            "c",
+            repr(record.created_at),
+            "l",
+            repr(record.last_activity),
+            "a",
+            repr(record.absolute_at),
+            "e",
+            repr(record.expires_at),
+            "s",
+            record.csrf_secret,
+            "u",
+            "1" if record.authenticated else "0",
+            "v",
+            record.device,
+            "p",
+            record.ip,
+        ]
+        if record.account is not None:
+            args += ["n", record.account]
+        if record.revoked:
+            args += ["r", "1"]
+        for data_name, value in record.data.items():
+            args += [_DATA + data_name, value]
+        with self._translate():
+            if record.account is None:
+                made = self._create_script(keys=[self._name(record.key)], args=args)
+            else:
+                # Session and index sit in different keys (and Cluster slots): one
+                # pipelined round trip, not one script. An index entry whose session
+                # was not made is dropped by the next listing.
+                index = self._index(record.account)
+                ttl = _ttl_ms(record.absolute_at, record.created_at)
+                pipe = self._client.pipeline(transaction=False)
+                self._create_script(keys=[self._name(record.key)], args=args, client=pipe)
+                pipe.zadd(index, {record.key: record.absolute_at})
+                pipe.pexpire(index, ttl, nx=True)
+                pipe.pexpire(index, ttl, gt=True)
+                made = pipe.execute()[0]
+        if not made:
+            raise SessionExists("session key already taken")
+
+    def update(
+        self,
+        key: str,
+        now: float,
+        changes: Mapping[str, Change],
+        touch: Touch | None = None,
+    ) -> bool:
+        args: list[str] = [repr(now)]
+        if touch is None:
+            args += ["", "", ""]
+        else:
+            args += [
+                repr(touch.last_activity),
+                repr(touch.expires_at),
+                str(_ttl_ms(touch.expires_at, now)),
+            ]
+        for data_name, value in changes.items():
+            args += (
+                ["d", _DATA + data_name, ""] if value is None else ["s", _DATA + data_name, value]
+            )
+        with self._translate():
+            written = self._update_script(keys=[self._name(key)], args=args)
+        return bool(written)
+
+    def update_value(
+        self, key: str, name: str, now: float, fn: Callable[[str | None], Change]
+    ) -> Change:
+        redis_key, field = self._name(key), _DATA + name
+        for _ in range(UPDATE_ATTEMPTS):
+            with self._translate():
+                reply: Any = self._client.hmget(redis_key, ["e", field])
+            expires: str | None = reply[0]
+            old: str | None = reply[1]
+            if expires is None or float(expires) <= now:
+                raise SessionGone
+            value = fn(old)
+            args = [
+                repr(now),
+                field,
+                "0" if old is None else "1",
+                old or "",
+                "d" if value is None else "s",
+                value or "",
+            ]
+            with self._translate():
+                outcome = self._cas_script(keys=[redis_key], args=args)
+            if outcome == 1:
+                return value
+            if outcome == -1:
+                raise SessionGone
+            # Another request changed this key since we read it: read again.
+        raise StoreUnavailable("too many concurrent updates of one session key")
+
+    def delete(self, key: str) -> None:
+        with self._translate():
+            self._client.delete(self._name(key))
+
+    def revoke(self, key: str, now: float) -> bool:
+        with self._translate():
+            return bool(self._revoke_script(keys=[self._name(key)], args=[repr(now)]))
+
+    def _index(self, account: str) -> str:
+        return f"{self._prefix}account:{account}"
+
+    def list_sessions(
+        self, now: float, account: str | None = None, limit: int | None = None
+    ) -> list[SessionRecord]:
+        with self._translate():
+            if account is None:
+                keys = list(self._session_keys())
+            else:
+                index = self._index(account)
+                # Entries past their absolute end can go at once; idle-expired,
+                # deleted or revoked ones are found below by their hash.
+                pipe = self._client.pipeline(transaction=False)
+                pipe.zremrangebyscore(index, "-inf", repr(now))
+                pipe.zrange(index, 0, -1)
+                keys = pipe.execute()[1]
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hgetall(self._name(key))
+            hashes: list[Any] = pipe.execute() if keys else []
+            records = [_record(k, h) for k, h in zip(keys, hashes, strict=True)]
+            live = [r for r in records if r is not None and r.live(now)]
+            dead = [k for k, r in zip(keys, records, strict=True) if r is None or not r.live(now)]
+            if account is not None and dead:
+                self._client.zrem(self._index(account), *dead)
+        live.sort(key=lambda r: r.created_at, reverse=True)
+        return live if limit is None else live[:limit]
+
+    def _session_keys(self) -> Iterator[str]:
+        """Every session key (SCAN: for operators and the live gauge, not the hot path)."""
+        start = len(self._prefix)
+        for name in self._client.scan_iter(match=self._prefix + "*", count=1000):
+            key = name[start:]
+            if ":" not in key:  # index keys are PREFIX + "account:" + ACCOUNT
+                yield key
+
+    def count_live(self, now: float) -> int:
+        return len(self.list_sessions(now))
+
+    def purge_expired(self, now: float) -> int:
+        """Nothing to do: Redis removes expired keys itself."""
+        return 0
+
+    def close(self) -> None:
+        """Close pooled connections; new ones are opened on next use."""
+        self._client.connection_pool.disconnect()
+
+
+def _record(key: str, fields: Mapping[str, str]) -> SessionRecord | None:
+    """The record in a hash's fields, or ``None`` for an absent or partial hash."""
+    try:
+        return SessionRecord(
+            key=key,
+            created_at=float(fields["c"]),
+            last_activity=float(fields["l"]),
+            absolute_at=float(fields["a"]),
+            expires_at=float(fields["e"]),
+            csrf_secret=fields["s"],
+            authenticated=fields["u"] == "1",
+            data={f[len(_DATA) :]: v for f, v in fields.items() if f.startswith(_DATA)},
+            account=fields.get("n"),
+            device=fields.get("v", ""),
+            ip=fields.get("p", ""),
+            revoked=fields.get("r") == "1",
+        )
+    except (KeyError, ValueError):
+        # A hash without our metadata (e.g. only a stray data field) is no session.
+        return None
+
+
+def _describe(err: Exception) -> str:
+    """The failure in one short line: its kind and the server's or socket's reason.
+
+    Driver messages name the address, never a key; replies keep only their code.
+    """
+    text = str(err).splitlines()[0] if str(err) else ""
+    if text and text.split()[0].isupper() and not text.startswith("Error"):
+        text = text.split()[0]
+    return f"redis {type(err).__name__}" + (f": {text[:160]}" if text else "")

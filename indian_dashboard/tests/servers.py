@@ -1,0 +1,95 @@
+"""The dashboard under gunicorn in a subprocess, for tests, the load test and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The secret key test servers use unless told otherwise.
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    """The dashboard under gunicorn in a subprocess."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_server(
+    tmp_path: Path, *, workers: int = 2, env: dict[str, str] | None = None, name: str = "server"
+) -> LiveServer:
+    """Start ``python -m indian_dashboard`` on a free port and wait until it answers."""
+    port = free_port()
+    log_path = tmp_path / f"{name}.log"
+    full_env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": SECRET,
+        "SESSION_STORE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
+        **(env or {}),
+    }
+    # A value of "" in ``env`` removes the variable (e.g. to test the generated key).
+    full_env = {k: v for k, v in full_env.items() if v != ""}
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "indian_dashboard",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--instance",
+                str(tmp_path / "instance"),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            cwd=tmp_path,
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(server.url + "/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not answer within 20 s:\n{server.log()}")
