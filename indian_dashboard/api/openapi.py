@@ -25,7 +25,7 @@ JSON = "application/json"
 #: Every ``error`` code the API answers with, by HTTP status.
 ERROR_CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
     400: ("bad_request",),
-    401: ("session_required", "session_expired"),
+    401: ("session_required", "session_expired", "session_revoked"),
     403: ("csrf_missing", "csrf_invalid", "origin_mismatch"),
     404: ("not_found",),
     405: ("method_not_allowed",),
@@ -38,8 +38,9 @@ ERROR_CODES: tuple[str, ...] = tuple(c for codes in ERROR_CODES_BY_STATUS.values
 
 _ERROR_TEXT = {
     400: "The request is malformed: not JSON, not an object, or a field is wrong.",
-    401: "No active session (`session_required`), or the cookie's session has ended "
-    "or timed out (`session_expired`).",
+    401: "No active session (`session_required`), the cookie's session has ended "
+    "or timed out (`session_expired`), or it was ended from another device "
+    "(`session_revoked`).",
     403: "The CSRF token is missing or invalid, or the request comes from another origin.",
     404: "Not found.",
     413: "The body is larger than `MAX_CONTENT_LENGTH` (64 KiB by default).",
@@ -242,6 +243,61 @@ def _build() -> dict[str, Any]:
                 ),
             }
         },
+        "/api/session/list": {
+            "get": {
+                "operationId": "listSessions",
+                "tags": ["session"],
+                "summary": "Every live session of this account, newest first; `current` marks "
+                "this one.",
+                "security": SESSION_SECURITY,
+                "responses": _responses(
+                    _success(
+                        "The account's sessions.",
+                        {"sessions": {"type": "array", "items": _ref("schemas", "SessionSummary")}},
+                    ),
+                    401,
+                    *_ALWAYS,
+                ),
+            }
+        },
+        "/api/session/revoke-others": {
+            "post": {
+                **_UNSAFE_OPERATION,
+                "operationId": "revokeOtherSessions",
+                "tags": ["session"],
+                "summary": "End every other session of this account (sign out everywhere else).",
+                "responses": _responses(
+                    _success(
+                        "How many were ended.",
+                        {**message, "revoked": {"type": "integer", "minimum": 0}},
+                    ),
+                    *_UNSAFE,
+                ),
+            }
+        },
+        "/api/session/{public_id}": {
+            "delete": {
+                **_UNSAFE_OPERATION,
+                "operationId": "revokeSession",
+                "tags": ["session"],
+                "summary": "End one other session of this account by its public id; 404 for "
+                "this session, another account's or one not live.",
+                "parameters": [
+                    {
+                        "name": "public_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": _ref("schemas", "PublicId"),
+                    },
+                    _ref("parameters", "CsrfToken"),
+                ],
+                "responses": _responses(
+                    _success("Ended.", {**message, "revoked": {"const": 1}}),
+                    404,
+                    *_UNSAFE,
+                ),
+            }
+        },
         "/api/broker/connect": {
             "post": {
                 "operationId": "connectBroker",
@@ -261,6 +317,12 @@ def _build() -> dict[str, Any]:
                             "broker": _ref("schemas", "Broker"),
                             **session_ok,
                             "csrf_token": _ref("schemas", "CsrfToken"),
+                            "other_sessions": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "description": "Other live sessions of this account, which "
+                                "POST /api/session/revoke-others can end.",
+                            },
                         },
                     ),
                     *_UNSAFE,
@@ -389,6 +451,21 @@ def _build() -> dict[str, Any]:
                 }
             ),
         },
+        "PublicId": {
+            "type": "string",
+            "description": "A session's public id (a hash of its secret id).",
+            "pattern": "^[A-Za-z0-9_-]{22}$",
+        },
+        "SessionSummary": _object(
+            {
+                "session_id": _ref("schemas", "PublicId"),
+                "created_at": {"type": "string", "format": "date-time"},
+                "last_activity": {"type": "string", "format": "date-time"},
+                "device": {"type": "string", "description": 'E.g. "Chrome on Linux".'},
+                "ip": {"type": "string"},
+                "current": {"type": "boolean"},
+            }
+        ),
         "Session": _object(
             {
                 "session_id": {

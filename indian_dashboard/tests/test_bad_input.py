@@ -31,6 +31,8 @@ UNSAFE = [
     ("POST", "/api/session/extend"),
     ("POST", "/api/session/clear"),
     ("POST", "/api/session/validate-csrf"),
+    ("POST", "/api/session/revoke-others"),
+    ("DELETE", "/api/session/" + "A" * 22),
     ("POST", "/api/broker/connect"),
     ("POST", "/api/broker/disconnect"),
     ("POST", "/api/watchlist"),
@@ -279,7 +281,10 @@ class TestNulBytes:
 
 
 def _unsupported() -> list[tuple[str, str, str]]:
-    examples = {"/api/watchlist/{symbol}": "/api/watchlist/TCS"}
+    examples = {
+        "/api/watchlist/{symbol}": "/api/watchlist/TCS",
+        "/api/session/{public_id}": "/api/session/" + "A" * 22,
+    }
     documented = documented_operations()
     cases = []
     for template in DOC["paths"]:

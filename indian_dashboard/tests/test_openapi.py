@@ -159,6 +159,17 @@ class TestRealSessionFlow:
         # Connected.
         v.call("GET", "/api/session/info")
         v.call("GET", "/api/broker/status")
+        # The same account on another device: listed, then ended from here.
+        other = RecordingVisitor(client.application.test_client())
+        other.connect()
+        sessions = v.call("GET", "/api/session/list").json["sessions"]
+        assert len(sessions) == 2
+        (other_id,) = [s["session_id"] for s in sessions if not s["current"]]
+        one = "/api/session/{public_id}"
+        v.call("DELETE", f"/api/session/{other_id}", one, headers=v.headers())
+        v.call("DELETE", f"/api/session/{other_id}", one, headers=v.headers())  # 404
+        other.call("GET", "/api/session/info")  # 401 session_revoked
+        v.call("POST", "/api/session/revoke-others", headers=v.headers())
         v.call("POST", "/api/session/extend", headers=v.headers())
         v.call("POST", "/api/session/extend", headers={"X-CSRF-Token": "forged"})  # 403
         v.call("POST", "/api/watchlist", json={"symbol": "TCS"}, headers=v.headers())

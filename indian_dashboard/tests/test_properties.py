@@ -269,6 +269,8 @@ UNSAFE_ROUTES = [
     ("POST", "/api/session/extend", "/api/session/extend"),
     ("POST", "/api/session/clear", "/api/session/clear"),
     ("POST", "/api/session/validate-csrf", "/api/session/validate-csrf"),
+    ("POST", "/api/session/revoke-others", "/api/session/revoke-others"),
+    ("DELETE", "/api/session/" + "A" * 22, "/api/session/{public_id}"),
     ("POST", "/api/broker/connect", "/api/broker/connect"),
     ("POST", "/api/broker/disconnect", "/api/broker/disconnect"),
     ("POST", "/api/watchlist", "/api/watchlist"),
