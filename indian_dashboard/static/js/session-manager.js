@@ -82,6 +82,8 @@
     if (m.t === 'act') { st.active = true; return; }
     if (m.t === 'end') { expire(m.reason, true); return; }
     if (m.t === 'info' || m.t === 'ext') {
+      // a message that waited (this tab was frozen) is stale: ask the server instead
+      if (Math.abs(Date.now() - m.at) > 1000) { check(); return; }
       if (m.info) st.info = m.info;
       st.absolute = m.abs;
       setDeadline(m.rem);
@@ -90,7 +92,7 @@
     }
   }
   function share(type) {
-    post({ t: type, rem: st.deadline - perf(), abs: st.absolute, info: st.info });
+    post({ t: type, rem: st.deadline - perf(), abs: st.absolute, info: st.info, at: Date.now() });
   }
 
   // -- deadline and decisions -----------------------------------------------------------
@@ -164,9 +166,11 @@
     if (st.checking) return st.checking;
     st.checking = getJSON('info').then(function (r) {
       return r.json().then(function (body) {
-        if (r.ok && body.session) {
-          if (!body.session.is_active) return expire('revoked');
-          adopt(body.session);
+        var s = body.session;
+        if (r.ok && s) {
+          // inactive with time left: only a pre-login session; at 0: ends this second
+          if (!s.is_active && (s.remaining_seconds || !live())) return expire('revoked');
+          adopt(s);
           share('info');
           decide(true);
         } else if (r.status === 401) {
@@ -232,7 +236,8 @@
 
   function onInput(e) {
     if (e.type === 'mousemove') {
-      var moved = e.screenX !== st.mx || e.screenY !== st.my;
+      // the first move only tells where the pointer is; later ones must change it
+      var moved = st.mx !== null && (e.screenX !== st.mx || e.screenY !== st.my);
       st.mx = e.screenX;
       st.my = e.screenY;
       if (!moved) return;
