@@ -174,7 +174,7 @@
           share('info');
           decide(true);
         } else if (r.status === 401) {
-          expire(reasonFor(body));
+          expire(reasonFor());
         } else {
           unreachable();
         }
@@ -193,8 +193,7 @@
   // The 401 does not say why; judge by the local time since the last answer (both
   // local clocks: performance.now() may stand still while a laptop sleeps, Date.now()
   // does not; no server timestamp is compared with either).
-  function reasonFor(body) {
-    if (!body || body.error !== 'session_expired') return 'revoked';
+  function reasonFor() {
     var left = st.deadline - st.heard - Math.max(perf() - st.heard, Date.now() - st.wall);
     if (left > 1000) return 'revoked';
     return st.absolute ? 'absolute' : 'timeout';
@@ -389,7 +388,7 @@
           decide(false);
         }
         if (r.status === 401) {
-          expire(reasonFor(body));
+          expire(reasonFor());
         } else if (r.status === 403 && first && canRetry &&
                    (body.error === 'csrf_missing' || body.error === 'csrf_invalid')) {
           var again = st.token !== sent ? Promise.resolve() : refreshToken();
