@@ -128,7 +128,7 @@
     } else if (left > 0 && !st.warned) {
       if (own && cfg.autoExtend && st.active && !st.absolute) {
         extendSession();
-        return;
+        return true;
       }
       st.warned = true;
       mark('warning');
@@ -171,8 +171,8 @@
           // inactive with time left: only a pre-login session; at 0: ends this second
           if (!s.is_active && (s.remaining_seconds || !live())) return expire('revoked');
           adopt(s);
-          share('info');
-          decide(true);
+          // an extension about to start tells the other tabs itself (no warning flash)
+          if (!decide(true)) share('info');
         } else if (r.status === 401) {
           expire(reasonFor());
         } else {
