@@ -13,7 +13,7 @@ from .browser import Tab
 
 pytestmark = pytest.mark.browser
 
-CONFIG = {"pollInterval": 30}
+CONFIG = {"pollInterval": 30, "warningThreshold": 20}
 HEADER = "x-csrf-token"
 
 
