@@ -176,9 +176,7 @@ class Person:
             tab.wait_ready()
         return tab
 
-    def count(
-        self, method: str, path: str, *, since: float = 0.0, page: Page | None = None
-    ) -> int:
+    def count(self, method: str, path: str, *, since: float = 0.0, page: Page | None = None) -> int:
         return len(self.requests(method, path, since=since, page=page))
 
     def requests(

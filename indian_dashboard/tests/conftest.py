@@ -234,7 +234,7 @@ BROWSER_ENV = {"SESSION_ACTIVITY_INTERVAL": "0", "SESSION_ABSOLUTE_TIMEOUT": "36
 def chromium() -> Iterator[Any]:
     """Debian's headless Chromium (never a downloaded build), shared by the browser tests."""
     if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium is missing: run `make system-deps` (apt-get install chromium)")
+        pytest.fail("Debian's chromium is missing: run `make system-deps`")
     from playwright.sync_api import sync_playwright
 
     from .browser import CHROMIUM, CHROMIUM_ARGS

@@ -28,7 +28,9 @@ class Foreign:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+                seen.append(
+                    (self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
                 self.send_response(200)
                 self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
                 self.send_header("Access-Control-Allow-Headers", "*")
@@ -118,14 +120,13 @@ def test_token_never_goes_to_another_origin(tab: Tab, foreign: Foreign) -> None:
     assert {"/string", "/scheme-relative", "/url-object", "/request", "/other-host"} <= paths
     for _method, _path, headers in foreign.seen:
         assert HEADER not in headers
-        assert "access-control-request-headers" not in headers or HEADER not in (
-            headers["access-control-request-headers"]
+        assert (
+            "access-control-request-headers" not in headers
+            or HEADER not in (headers["access-control-request-headers"])
         )
 
 
-def test_redirect_to_another_origin_does_not_carry_the_token(
-    tab: Tab, foreign: Foreign
-) -> None:
+def test_redirect_to_another_origin_does_not_carry_the_token(tab: Tab, foreign: Foreign) -> None:
     tab.page.route(
         "**/bounce",
         lambda route: route.fulfill(status=307, headers={"Location": foreign.url + "/sink"}),

@@ -55,8 +55,13 @@ def test_watchlist_add_and_remove_through_the_page(servers: Any, people: Any) ->
 
 
 def test_dialogs_work_by_keyboard_alone(servers: Any, people: Any) -> None:
-    config = {"minWarning": 1, "warningThreshold": 3, "pollInterval": 1, "grace": 0.5,
-              "autoExtend": False}
+    config = {
+        "minWarning": 1,
+        "warningThreshold": 3,
+        "pollInterval": 1,
+        "grace": 0.5,
+        "autoExtend": False,
+    }
     person = people(servers(SESSION_TIMEOUT="5"), config)
     person.connect()
     tab: Tab = person.open()
@@ -96,7 +101,9 @@ def test_dialogs_work_by_keyboard_alone(servers: Any, people: Any) -> None:
 @pytest.mark.parametrize("width", [360, 1280])
 def test_pages_fit_phone_and_desktop_widths(servers: Any, people: Any, width: int) -> None:
     person = people(
-        servers(SESSION_TIMEOUT="60"), {"pollInterval": 30, "warningThreshold": 20}, viewport={"width": width, "height": 800}
+        servers(SESSION_TIMEOUT="60"),
+        {"pollInterval": 30, "warningThreshold": 20},
+        viewport={"width": width, "height": 800},
     )
     page = person.open(ready=False).page
     overflow = "document.documentElement.scrollWidth <= window.innerWidth"

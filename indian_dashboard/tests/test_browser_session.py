@@ -238,9 +238,7 @@ def test_frozen_tab_learns_of_revocation_within_a_second(servers: Any, people: A
     assert expired["detail"]["reason"] == "revoked"
 
 
-def test_absolute_lifetime_stops_auto_extension_without_a_loop(
-    servers: Any, people: Any
-) -> None:
+def test_absolute_lifetime_stops_auto_extension_without_a_loop(servers: Any, people: Any) -> None:
     server = servers(SESSION_TIMEOUT="4", SESSION_ABSOLUTE_TIMEOUT="6")
     person = people(server, {**FAST, "autoExtend": True})
     person.connect()
@@ -280,9 +278,7 @@ def test_unreachable_server_at_deadline_expires_locally_and_hides_data(
 
 def test_init_twice_is_harmless_and_destroy_stops_everything(servers: Any, people: Any) -> None:
     tab = connected_tab(servers, people, {**FAST, "pollInterval": 0.5}, SESSION_TIMEOUT="30")
-    same = tab.page.evaluate(
-        "sessionManager.init() === sessionManager.init()"
-    )
+    same = tab.page.evaluate("sessionManager.init() === sessionManager.init()")
     assert same
     token_fetches = tab.person.count("GET", "/api/session/csrf-token")
     tab.page.wait_for_timeout(1200)

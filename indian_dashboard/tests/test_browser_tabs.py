@@ -104,9 +104,7 @@ def test_token_rotated_in_one_tab_is_used_by_the_other(
     assert person.count("GET", "/api/session/csrf-token", page=second.page) == 1  # init only
 
 
-def test_five_tabs_poll_about_as_often_as_one_and_hand_over(
-    servers: Any, people: Any
-) -> None:
+def test_five_tabs_poll_about_as_often_as_one_and_hand_over(servers: Any, people: Any) -> None:
     config = {**FAST, "pollInterval": 0.5}
     server = servers(SESSION_TIMEOUT="60")
     alone = people(server, config)
