@@ -193,3 +193,30 @@ class Person:
 
     def close(self) -> None:
         self.context.close()
+
+
+class Freezer:
+    """Freeze a tab as Chrome freezes background tabs, and wake it again.
+
+    Page.setWebLifecycleState is sent through the DevTools protocol, but headless
+    Chromium ignores it for a page that is visible (and headless pages always are);
+    so the tab's JavaScript is also stopped with the debugger (Debugger.pause):
+    no timer, message or event handler of that tab runs until it wakes, while
+    its other tabs go on. Waking resumes it, and its timers fire late, and
+    Chromium's ``resume`` event is dispatched as on a real unfreeze.
+    """
+
+    def __init__(self, tab: Tab) -> None:
+        self.tab = tab
+        self.cdp = tab.page.context.new_cdp_session(tab.page)
+        self.cdp.send("Debugger.enable")
+
+    def freeze(self) -> None:
+        self.tab.page.evaluate("document.dispatchEvent(new Event('freeze'))")
+        self.cdp.send("Page.setWebLifecycleState", {"state": "frozen"})
+        self.cdp.send("Debugger.pause")
+
+    def wake(self) -> None:
+        self.cdp.send("Debugger.disable")  # resumes, or cancels a pause not yet reached
+        self.cdp.send("Page.setWebLifecycleState", {"state": "active"})
+        self.tab.page.evaluate("document.dispatchEvent(new Event('resume'))")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .browser import Person, Tab
+from .browser import Freezer, Person, Tab
 
 pytestmark = pytest.mark.browser
 
@@ -135,3 +135,19 @@ def test_five_tabs_poll_about_as_often_as_one_and_hand_over(servers: Any, people
     assert after, "no tab took over the polling"
     assert after[0].at - closed <= 0.5 + 0.6  # within one interval (plus slack)
     assert len({s.page for s in after}) == 1
+
+
+def test_frozen_polling_tab_does_not_block_the_others(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), {**FAST, "pollInterval": 0.5})
+    person.connect()
+    leader, other = person.open(), person.open()
+    leader.page.wait_for_timeout(1200)
+    assert person.requests("GET", INFO, since=time.monotonic() - 1.0, page=other.page) == []
+    freezer = Freezer(leader)
+    freezer.freeze()
+    frozen = time.monotonic()
+    other.page.wait_for_timeout(3500)
+    polled = person.requests("GET", INFO, since=frozen, page=other.page)
+    assert polled, "the other tab waited for the frozen one"
+    assert polled[0].at - frozen <= 2 * 0.5 + 1 + 0.5 + 0.5  # its watchdog, plus slack
+    freezer.wake()

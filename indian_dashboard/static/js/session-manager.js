@@ -34,7 +34,7 @@
 
   function fresh() {
     return {
-      token: null, info: null, deadline: 0, heard: -1e12, wall: 0, state: 'none',
+      token: null, info: null, deadline: 0, heard: -1e12, wall: 0, state: 'none', retry: 0,
       warned: false, active: false, absolute: false, leader: false,
       timer: 0, expected: 0, checking: null, channel: null, release: null,
       abort: null, lastInput: -1e12, mx: null, my: null
@@ -145,6 +145,8 @@
     var edge = st.warned ? st.deadline + 600 : st.deadline - threshold();
     var poll = st.heard + (st.leader ? ms(cfg.pollInterval) : ms(2 * cfg.pollInterval + 1));
     var at = Math.max(Math.min(edge + wait, poll), now + 250);
+    // after a failed check, wait a little before the next (but not past the deadline)
+    at = Math.max(at, Math.min(st.retry, st.deadline + 600));
     st.expected = at;
     st.timer = setTimeout(onTimer, at - now);
   }
@@ -186,8 +188,8 @@
   function unreachable() {
     if (!live()) return;
     if (perf() >= st.deadline) return expire('unreachable');
-    st.heard = perf() - ms(cfg.pollInterval) + ms(Math.min(5, cfg.pollInterval));
-    schedule();
+    st.retry = perf() + ms(Math.min(5, cfg.pollInterval));
+    decide(false);  // count down honestly meanwhile: warn if it is time
   }
 
   // The 401 does not say why; judge by the local time since the last answer (both
