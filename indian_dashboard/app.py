@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, make_response, render_template
 
 from . import secret_key
 from .api import register_api
@@ -16,6 +16,13 @@ from .clock import Clock
 from .config import config_from_env
 from .errors import register_error_handlers
 from .session_manager import SessionManager, get_session_manager
+
+#: The pages load only their own files: no inline script or style, nothing from elsewhere.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 
 def create_app(
@@ -45,19 +52,25 @@ def create_app(
     register_cli(app)
 
     @app.get("/")
-    def index() -> str:
+    def index() -> Response:
         """The connect page, or the dashboard for an active session."""
         manager = get_session_manager()
         if manager.session_state() == "active":
-            return render_template(
+            page = render_template(
                 "dashboard.html",
                 broker=manager.get_user_data("broker"),
                 broker_names=BROKER_NAMES,
                 client_id=manager.get_user_data("client_id"),
             )
-        # A page with a form: the visitor gets a pre-login session for its token.
-        manager.get_csrf_token()
-        return render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
+        else:
+            # A page with a form: the visitor gets a pre-login session for its token.
+            manager.get_csrf_token()
+            page = render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
+        response = make_response(page)
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+        # The page shows session data: never from a cache (nor the back button's).
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
