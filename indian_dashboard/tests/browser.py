@@ -78,7 +78,7 @@ class Tab:
     def wait_ready(self) -> None:
         """Wait until the client has its token and its first answer."""
         self.page.wait_for_function(
-            "window.sessionManager && sessionManager.getCSRFToken() && "
+            "() => window.sessionManager && sessionManager.getCSRFToken() && "
             "sessionManager.getState() !== 'none'",
             timeout=5000,
         )

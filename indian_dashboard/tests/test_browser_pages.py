@@ -41,17 +41,17 @@ def test_watchlist_add_and_remove_through_the_page(servers: Any, people: Any) ->
     page.get_by_role("button", name="Add").click()
     page.get_by_label("NSE symbol").fill("TCS")
     page.get_by_label("NSE symbol").press("Enter")
-    page.wait_for_function("document.querySelectorAll('#watchlist li').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#watchlist li').length === 2")
     assert page.locator("#watchlist .symbol").all_text_contents() == ["RELIANCE", "TCS"]
     page.get_by_role("button", name="Remove RELIANCE").click()
-    page.wait_for_function("document.querySelectorAll('#watchlist li').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#watchlist li').length === 1")
     listed = person.context.request.get(person.base_url + "/api/watchlist").json()
     assert listed["watchlist"] == ["TCS"]
     page.get_by_label("NSE symbol").fill("not a symbol!")
     page.get_by_role("button", name="Add").click()
-    page.wait_for_function("document.querySelector('#watchlist-error').textContent !== ''")
+    page.wait_for_function("() => document.querySelector('#watchlist-error').textContent !== ''")
     page.reload()
-    page.wait_for_function("document.querySelectorAll('#watchlist li').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#watchlist li').length === 1")
 
 
 def test_dialogs_work_by_keyboard_alone(servers: Any, people: Any) -> None:
@@ -82,7 +82,7 @@ def test_dialogs_work_by_keyboard_alone(servers: Any, people: Any) -> None:
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.id") == "warning-logout"
     assert page.title().startswith("⚠")
-    page.wait_for_function("document.querySelector('#session-announcer').textContent !== ''")
+    page.wait_for_function("() => document.querySelector('#session-announcer').textContent !== ''")
     page.keyboard.press("Escape")  # Escape means stay signed in
     tab.wait_event("sessionExtended", timeout=2)
     assert not dialog.is_visible()
@@ -114,3 +114,25 @@ def test_pages_fit_phone_and_desktop_widths(servers: Any, people: Any, width: in
     assert page.evaluate(overflow)
     assert page.locator("#stay-signed-in").is_visible()
     assert not page.locator("#warning-dialog").is_visible()
+
+
+def test_pages_work_under_a_strict_content_security_policy(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), {"pollInterval": 30, "warningThreshold": 20})
+    person.context.add_init_script(
+        "window.__violations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.__violations.push(e.violatedDirective));"
+    )
+    tab = person.open(ready=False)
+    page = tab.page
+    answer = page.request.get(person.base_url + "/")
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    page.get_by_label("Client ID").fill("AB1234")
+    page.get_by_label("API key").fill("k")
+    page.get_by_label("API secret").fill("s")
+    page.get_by_role("button", name="Connect").click()
+    page.wait_for_selector("#watchlist-form")
+    page.get_by_label("NSE symbol").fill("SBIN")
+    page.get_by_role("button", name="Add").click()
+    page.wait_for_function("() => document.querySelectorAll('#watchlist li').length === 1")
+    assert page.evaluate("window.__violations") == []

@@ -185,7 +185,7 @@ def test_frozen_tab_is_right_within_a_second_of_unfreezing(servers: Any, people:
     woke = time.monotonic()
     freezer.wake()
     tab.page.wait_for_function(
-        "sessionManager.getSessionInfo().remaining_seconds >= 4", timeout=1000
+        "() => sessionManager.getSessionInfo().remaining_seconds >= 4", timeout=1000
     )
     assert time.monotonic() - woke < 1.0
     tab.page.wait_for_timeout(300)
