@@ -121,8 +121,11 @@ class Person:
         *,
         broadcast: bool = True,
         viewport: dict[str, int] | None = None,
+        bypass_csp: bool = False,
     ) -> Person:
-        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 720})
+        context = browser.new_context(
+            viewport=viewport or {"width": 1280, "height": 720}, bypass_csp=bypass_csp
+        )
         context.set_default_timeout(5000)
         if config is not None:
             context.add_init_script(f"window.sessionManagerConfig = {json.dumps(config)};")

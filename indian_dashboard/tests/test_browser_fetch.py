@@ -63,7 +63,9 @@ def foreign() -> Iterator[Foreign]:
 
 @pytest.fixture
 def tab(servers: Any, people: Any) -> Tab:
-    person = people(servers(SESSION_TIMEOUT="60"), CONFIG)
+    """A connected tab; the page's CSP is bypassed, or the browser itself would stop
+    the foreign requests before the client's own defence could be seen."""
+    person = people(servers(SESSION_TIMEOUT="60"), CONFIG, bypass_csp=True)
     person.connect()
     return person.open()
 
