@@ -136,3 +136,30 @@ def test_pages_work_under_a_strict_content_security_policy(servers: Any, people:
     page.get_by_role("button", name="Add").click()
     page.wait_for_function("() => document.querySelectorAll('#watchlist li').length === 1")
     assert page.evaluate("window.__violations") == []
+
+
+def test_dashboard_whose_session_is_gone_at_load_hides_its_data(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), {"pollInterval": 30, "warningThreshold": 20})
+    person.connect()
+    person.context.route(
+        "**/api/session/info",
+        lambda route: route.fulfill(
+            status=401,
+            content_type="application/json",
+            body='{"status":"error","error":"session_expired","message":"gone"}',
+        ),
+    )
+    tab = person.open(ready=False)
+    expired = tab.wait_event("sessionExpired", timeout=3)
+    assert expired["detail"]["reason"] == "revoked"
+    assert tab.page.locator("#client-id").text_content() == ""
+    assert tab.page.locator("#expired-dialog").is_visible()
+
+
+def test_connect_page_without_a_session_fires_nothing(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), {"pollInterval": 30, "warningThreshold": 20})
+    tab = person.open(ready=False)
+    tab.page.wait_for_function("() => sessionManager.getCSRFToken()")
+    tab.page.wait_for_timeout(500)
+    assert tab.events() == []
+    assert tab.state() == "none"

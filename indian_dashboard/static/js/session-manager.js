@@ -196,6 +196,7 @@
   // local clocks: performance.now() may stand still while a laptop sleeps, Date.now()
   // does not; no server timestamp is compared with either).
   function reasonFor() {
+    if (!st.info) return 'revoked';  // gone before this page heard of it
     var left = st.deadline - st.heard - Math.max(perf() - st.heard, Date.now() - st.wall);
     if (left > 1000) return 'revoked';
     return st.absolute ? 'absolute' : 'timeout';
@@ -297,6 +298,8 @@
     if (started) return started;
     cfg = Object.assign({}, DEFAULTS, win.sessionManagerConfig || {});
     st = fresh();
+    // a page the server rendered for an active session expires if the session is gone
+    if (doc.documentElement.getAttribute('data-session') === 'active') st.state = 'active';
     if (typeof BroadcastChannel === 'function') {
       st.channel = new BroadcastChannel(KEY);
       st.channel.onmessage = onChannel;
