@@ -194,7 +194,8 @@
     $('watchlist-form').addEventListener('submit', function (event) {
       event.preventDefault();
       var input = $('symbol');
-      var symbol = input.value.trim().toUpperCase();
+      var typed = input.value;
+      var symbol = typed.trim().toUpperCase();
       if (!symbol) {
         $('watchlist-error').textContent = 'Type an NSE symbol, for example RELIANCE.';
         return;
@@ -203,7 +204,10 @@
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ symbol: symbol })
-      }).then(answer, failed).then(function (ok) { if (ok) input.value = ''; });
+      }).then(answer, failed).then(function (ok) {
+        // clear only what was sent, not what the person typed since
+        if (ok && input.value === typed) input.value = '';
+      });
     });
     $('stay-signed-in').addEventListener('click', stay);
     $('warning-stay').addEventListener('click', stay);
