@@ -43,7 +43,7 @@ def test_polling_alone_never_extends(servers: Any, people: Any) -> None:
 
 
 def test_real_input_extends_at_most_once_per_window(servers: Any, people: Any) -> None:
-    tab = connected_tab(servers, people, {**FAST, "autoExtend": True})
+    tab = connected_tab(servers, people, {**FAST, "autoExtend": True}, SESSION_TIMEOUT="5")
     started = time.monotonic()
     moves = tab.wiggle(5.0)
     elapsed = time.monotonic() - started
@@ -210,7 +210,7 @@ def test_frozen_tab_learns_of_revocation_within_a_second(servers: Any, people: A
 
 
 def test_absolute_lifetime_stops_auto_extension_without_a_loop(servers: Any, people: Any) -> None:
-    server = servers(SESSION_TIMEOUT="4", SESSION_ABSOLUTE_TIMEOUT="6")
+    server = servers(SESSION_TIMEOUT="5", SESSION_ABSOLUTE_TIMEOUT="7")
     person = people(server, {**FAST, "autoExtend": True})
     person.connect()
     tab = person.open()
@@ -219,7 +219,7 @@ def test_absolute_lifetime_stops_auto_extension_without_a_loop(servers: Any, peo
         "response",
         lambda r: answers.append(r.json()["extended"]) if r.url.endswith(EXTEND) else None,
     )
-    tab.wiggle(4.5)  # an active person, up to and past the absolute limit's warning
+    tab.wiggle(5.5)  # an active person, up to and past the absolute limit's warning
     tab.wait_event("sessionWarning", timeout=2)
     tab.wiggle(1.0)
     expired = tab.wait_event("sessionExpired", timeout=3)

@@ -166,8 +166,10 @@
 
   function check() {
     if (st.checking) return st.checking;
+    var mine = st;
     st.checking = getJSON('info').then(function (r) {
       return r.json().then(function (body) {
+        if (st !== mine) return;  // destroyed meanwhile
         var s = body.session;
         if (r.ok && s) {
           // inactive with time left: only a pre-login session; at 0: ends this second
@@ -181,7 +183,8 @@
           unreachable();
         }
       });
-    }).catch(unreachable).then(function () { st.checking = null; });
+    }).catch(function () { if (st === mine) unreachable(); })
+      .then(function () { mine.checking = null; });
     return st.checking;
   }
 
