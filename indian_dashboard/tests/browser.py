@@ -31,7 +31,7 @@ RECORD_EVENTS = """
 window.__events = [];
 ['sessionExpired', 'sessionWarning', 'sessionExtended', 'sessionCleared'].forEach(function (n) {
   window.addEventListener(n, function (e) {
-    window.__events.push({type: n, detail: e.detail, at: performance.now()});
+    window.__events.push({type: n, detail: e.detail, at: performance.now(), wall: Date.now()});
   });
 });
 """

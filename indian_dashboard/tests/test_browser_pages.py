@@ -163,3 +163,23 @@ def test_connect_page_without_a_session_fires_nothing(servers: Any, people: Any)
     tab.page.wait_for_timeout(500)
     assert tab.events() == []
     assert tab.state() == "none"
+
+
+def test_dashboard_whose_first_check_fails_tries_again(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), {"pollInterval": 1, "warningThreshold": 20})
+    person.connect()
+    calls: list[int] = []
+
+    def flaky(route: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            route.abort()  # the first check finds no server
+        else:
+            route.continue_()
+
+    person.context.route("**/api/session/info", flaky)
+    tab = person.open(ready=False)
+    tab.page.wait_for_function("() => sessionManager.getSessionInfo() !== null", timeout=4000)
+    assert tab.events("sessionExpired") == []
+    assert tab.state() == "active"
+    assert tab.page.locator("#client-id").text_content() == "AB1234"

@@ -146,7 +146,7 @@
     var poll = st.heard + (st.leader ? ms(cfg.pollInterval) : ms(2 * cfg.pollInterval + 1));
     var at = Math.max(Math.min(edge + wait, poll), now + 250);
     // after a failed check, wait a little before the next (but not past the deadline)
-    at = Math.max(at, Math.min(st.retry, st.deadline + 600));
+    at = Math.max(at, Math.min(st.retry, st.info ? st.deadline + 600 : Infinity));
     st.expected = at;
     st.timer = setTimeout(onTimer, at - now);
   }
@@ -190,7 +190,8 @@
 
   function unreachable() {
     if (!live()) return;
-    if (perf() >= st.deadline) return expire('unreachable');
+    // expire only past a deadline the server gave; without one, try again
+    if (st.info && perf() >= st.deadline) return expire('unreachable');
     st.retry = perf() + ms(Math.min(5, cfg.pollInterval));
     decide(false);  // count down honestly meanwhile: warn if it is time
   }
