@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test load lint typecheck system-deps clean
+.PHONY: run test test-browser js-size screenshots load lint typecheck system-deps clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ test: $(VENV)/.installed-test system-deps
 ## Bounded load test (at most 60 s, loopback only): gunicorn (2 workers) on a private Redis.
 load: $(VENV)/.installed-test system-deps
 	$(PY) scripts/load.py
+
+## Only the browser tests (headless Debian chromium through Playwright).
+test-browser: $(VENV)/.installed-test system-deps
+	$(PY) -m pytest -m browser
+
+## The browser client's size, minified and gzipped (budget 5 KB).
+js-size: $(VENV)/.installed-test
+	$(PY) scripts/js_size.py
+
+## docs/img/{connect,dashboard,session-warning}.png from the real pages.
+screenshots: $(VENV)/.installed-test system-deps
+	$(PY) scripts/screenshots.py
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check indian_dashboard

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, make_response, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import secret_key
@@ -21,6 +21,7 @@ from .security_headers import register_security_headers
 from .session_manager import SessionManager, get_session_manager
 
 
+#: The pages load only their own files: no inline script or style, nothing from elsewhere.
 def create_app(
     config: Mapping[str, Any] | None = None,
     *,
@@ -58,19 +59,25 @@ def create_app(
     register_cli(app)
 
     @app.get("/")
-    def index() -> str:
+    def index() -> Response:
         """The connect page, or the dashboard for an active session."""
         manager = get_session_manager()
         if manager.session_state() == "active":
-            return render_template(
+            page = render_template(
                 "dashboard.html",
                 broker=manager.get_user_data("broker"),
                 broker_names=BROKER_NAMES,
                 client_id=manager.get_user_data("client_id"),
             )
-        # No session is made for a page view: the form's script asks for a token
-        # (GET /api/session/csrf-token) when it needs one.
-        return render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
+        else:
+            # No session is made for a page view: the form's script asks for a
+            # token (GET /api/session/csrf-token) when it needs one.
+            page = render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
+        response = make_response(page)
+        # The page shows session data: never from a cache (nor the back button's).
+        # Its Content-Security-Policy is the one every answer gets (security_headers).
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -191,6 +191,67 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         server.stop()
 
 
+# -- browser tests --------------------------------------------------------------------------
+
+#: Environment of the servers the browser tests use: exact activity figures.
+BROWSER_ENV = {"SESSION_ACTIVITY_INTERVAL": "0", "SESSION_ABSOLUTE_TIMEOUT": "3600"}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium (never a downloaded build), shared by the browser tests."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("Debian's chromium is missing: run `make system-deps`")
+    from playwright.sync_api import sync_playwright
+
+    from .browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``servers(SESSION_TIMEOUT="4")``: a live server with that environment, shared by tests.
+
+    Each test uses its own browser context, so its own session; servers with the
+    same settings are reused to keep the suite quick.
+    """
+    started: dict[tuple[tuple[str, str], ...], LiveServer] = {}
+
+    def get(**env: str) -> LiveServer:
+        full = {**BROWSER_ENV, **env}
+        key = tuple(sorted(full.items()))
+        if key not in started:
+            started[key] = start_server(tmp_path_factory.mktemp("browser-server"), env=full)
+        return started[key]
+
+    yield get
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture
+def people(chromium: Any) -> Iterator[Any]:
+    """``people(server, config)`` opens a new browser context; all are closed afterwards."""
+    from .browser import Person
+
+    made: list[Person] = []
+
+    def make(server: LiveServer, config: dict[str, Any] | None = None, **options: Any) -> Person:
+        person = Person.start(chromium, server.url, config, **options)
+        made.append(person)
+        return person
+
+    yield make
+    for person in made:
+        person.close()
+
+
 # -- the number of generated cases, for the record -----------------------------------------
 
 
