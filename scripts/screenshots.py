@@ -16,11 +16,17 @@ OUT = ROOT / "docs" / "img"
 sys.path.insert(0, str(ROOT))
 
 
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from indian_dashboard.tests.browser import CHROMIUM, CHROMIUM_ARGS, KITE
-    from indian_dashboard.tests.conftest import start_server
+    from indian_dashboard.tests.servers import start_server
 
     OUT.mkdir(parents=True, exist_ok=True)
     config = {"warningThreshold": 20, "minWarning": 20, "pollInterval": 1}
@@ -33,6 +39,17 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+                # The same account on a phone first, so the session panel lists two places.
+                phone = browser.new_context(user_agent=PHONE)
+                token = phone.request.get(server.url + "/api/session/csrf-token").json()
+                phone.request.post(
+                    server.url + "/api/broker/connect",
+                    data=json.dumps({"broker": "kite", "credentials": KITE}),
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-CSRF-Token": token["csrf_token"],
+                    },
                 )
                 context = browser.new_context(viewport={"width": 1100, "height": 640})
                 context.add_init_script(f"window.sessionManagerConfig = {json.dumps(config)};")

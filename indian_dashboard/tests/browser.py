@@ -149,12 +149,13 @@ class Person:
             )
         )
 
-    def connect(self) -> dict[str, Any]:
+    def connect(self, client_id: str = KITE["client_id"]) -> dict[str, Any]:
         """Connect Kite with this person's cookie jar (as the connect page would)."""
         token = self.token()
+        credentials = {**KITE, "client_id": client_id}
         answer = self.context.request.post(
             self.base_url + "/api/broker/connect",
-            data=json.dumps({"broker": "kite", "credentials": KITE}),
+            data=json.dumps({"broker": "kite", "credentials": credentials}),
             headers={"Content-Type": "application/json", "X-CSRF-Token": token},
         )
         assert answer.status == 200, answer.text()

@@ -183,3 +183,46 @@ def test_dashboard_whose_first_check_fails_tries_again(servers: Any, people: Any
     assert tab.events("sessionExpired") == []
     assert tab.state() == "active"
     assert tab.page.locator("#client-id").text_content() == "AB1234"
+
+
+def test_session_panel_ends_another_device(servers: Any, people: Any) -> None:
+    """The laptop lists the phone's session and ends it; the phone is told why."""
+    server = servers(SESSION_TIMEOUT="60")
+    config = {"pollInterval": 1, "warningThreshold": 20}
+    laptop, phone = people(server, config), people(server, config)
+    laptop.connect("PANEL1")  # an account of its own: servers are shared between tests
+    phone.connect("PANEL1")
+    phone_tab: Tab = phone.open()
+    page = laptop.open().page
+    page.wait_for_function("() => document.querySelectorAll('#session-list li').length === 2")
+    rows = page.locator("#session-list li").all_text_contents()
+    assert sum("this device" in row for row in rows) == 1
+    assert page.get_by_role("button", name="Sign out everywhere else").is_visible()
+    page.locator("#session-list li button").click()  # the one row that is not this device
+    page.wait_for_function("() => document.querySelectorAll('#session-list li').length === 1")
+    assert not page.get_by_role("button", name="Sign out everywhere else").is_visible()
+    ended = phone_tab.wait_event("sessionExpired", timeout=4)
+    assert ended["detail"]["reason"] == "revoked"
+    assert "ended from another device" in (
+        phone_tab.page.locator("#expired-desc").text_content() or ""
+    )
+    assert laptop.server_info()[0] == 200
+
+
+def test_reconnect_offers_to_sign_out_everywhere_else(servers: Any, people: Any) -> None:
+    server = servers(SESSION_TIMEOUT="60")
+    config = {"pollInterval": 30, "warningThreshold": 20}
+    old_device, new_device = people(server, config), people(server, config)
+    old_device.connect("OFFER1")
+    page = new_device.open(ready=False).page
+    page.get_by_label("Broker", exact=True).select_option("kite")
+    page.get_by_label("Client ID").fill("OFFER1")
+    page.get_by_label("API key").fill("new-key")
+    page.get_by_label("API secret").fill("new-secret")
+    page.get_by_role("button", name="Connect").click()
+    page.wait_for_selector("#other-sessions-offer:not([hidden])")
+    offer = page.locator("#other-sessions-offer").text_content() or ""
+    assert "also signed in in one other place" in offer
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    page.wait_for_function("() => document.querySelectorAll('#session-list li').length === 1")
+    assert old_device.server_info()[1]["error"] == "session_revoked"

@@ -61,6 +61,10 @@
       }).then(function (response) {
         return response.json().then(function (body) {
           if (response.ok) {
+            // The dashboard offers to end the account's other sessions (new credentials).
+            if (body.other_sessions) {
+              window.sessionStorage.setItem('otherSessions', String(body.other_sessions));
+            }
             window.location.assign('/');
             return;
           }

@@ -101,7 +101,7 @@
 
   function hideData() {
     // Remove, not just hide, what the expired session showed.
-    ['watchlist', 'broker-name', 'client-id'].forEach(function (id) {
+    ['watchlist', 'broker-name', 'client-id', 'session-list'].forEach(function (id) {
       if ($(id)) $(id).textContent = '';
     });
     Array.prototype.forEach.call(document.querySelectorAll('.session-data'), function (el) {
@@ -190,6 +190,73 @@
       .then(answer, failed).then(function () { $('symbol').focus(); });
   }
 
+  // -- where else this account is signed in ---------------------------------------------
+
+  function renderSessions(sessions) {
+    var list = $('session-list');
+    list.textContent = '';
+    var others = 0;
+    sessions.forEach(function (s) {
+      var item = document.createElement('li');
+      var what = document.createElement('span');
+      what.className = 'device';
+      what.textContent = s.device + (s.ip ? ' · ' + s.ip : '') +
+        (s.current ? ' · this device' : '');
+      item.appendChild(what);
+      if (!s.current) {
+        others += 1;
+        var end = document.createElement('button');
+        end.type = 'button';
+        end.textContent = 'End';
+        end.setAttribute('aria-label', 'End session on ' + s.device);
+        end.addEventListener('click', function () { endSession(s.session_id); });
+        item.appendChild(end);
+      }
+      list.appendChild(item);
+    });
+    $('revoke-others').hidden = others === 0;
+    if (!others) $('other-sessions-offer').hidden = true;
+  }
+
+  function sessionsAnswer(response) {
+    return response.json().then(function (body) {
+      if (response.ok && body.sessions) {
+        $('session-list-error').textContent = '';
+        renderSessions(body.sessions);
+        return true;
+      }
+      if (response.ok) return loadSessions();
+      if (response.status !== 401) {
+        $('session-list-error').textContent = body.message || 'Could not end that session.';
+      }
+      return false;
+    });
+  }
+
+  function loadSessions() {
+    return sm.fetch('/api/session/list', { cache: 'no-store' }).then(sessionsAnswer, failed);
+  }
+
+  function endSession(id) {
+    sm.fetch('/api/session/' + encodeURIComponent(id), { method: 'DELETE' })
+      .then(sessionsAnswer, failed);
+  }
+
+  function endOthers() {
+    sm.fetch('/api/session/revoke-others', { method: 'POST' }).then(sessionsAnswer, failed);
+  }
+
+  function offerToEndOthers() {
+    var count = Number(window.sessionStorage.getItem('otherSessions') || 0);
+    window.sessionStorage.removeItem('otherSessions');
+    if (!count) return;
+    var offer = $('other-sessions-offer');
+    offer.textContent = 'This account is also signed in ' +
+      (count === 1 ? 'in one other place' : 'in ' + count + ' other places') +
+      '. If you connected with new credentials, sign out everywhere else.';
+    offer.hidden = false;
+  }
+
   function start() {
     $('watchlist-form').addEventListener('submit', function (event) {
       event.preventDefault();
@@ -216,6 +283,9 @@
     var config = window.sessionManagerConfig || {};
     if (!('autoExtend' in config)) sm.setAutoExtend(true);
     sm.fetch('/api/watchlist', { cache: 'no-store' }).then(answer, failed);
+    $('revoke-others').addEventListener('click', endOthers);
+    offerToEndOthers();
+    loadSessions();
     sm.init().then(tick);
     setInterval(tick, 1000);
   }

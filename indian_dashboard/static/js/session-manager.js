@@ -178,7 +178,7 @@
           // an extension about to start tells the other tabs itself (no warning flash)
           if (!decide(true)) share('info');
         } else if (r.status === 401) {
-          expire(reasonFor());
+          expire(reasonFor(body.error));
         } else {
           unreachable();
         }
@@ -196,11 +196,12 @@
     decide(false);  // count down honestly meanwhile: warn if it is time
   }
 
-  // The 401 does not say why; judge by the local time since the last answer (both
-  // local clocks: performance.now() may stand still while a laptop sleeps, Date.now()
-  // does not; no server timestamp is compared with either).
-  function reasonFor() {
-    if (!st.info) return 'revoked';  // gone before this page heard of it
+  // A 401 says session_revoked when the session was ended from elsewhere; otherwise
+  // judge by the local time since the last answer (both local clocks:
+  // performance.now() may stand still while a laptop sleeps, Date.now() does not;
+  // no server timestamp is compared with either).
+  function reasonFor(error) {
+    if (error === 'session_revoked' || !st.info) return 'revoked';  // gone before this page heard of it
     var left = st.deadline - st.heard - Math.max(perf() - st.heard, Date.now() - st.wall);
     if (left > 1000) return 'revoked';
     return st.absolute ? 'absolute' : 'timeout';
@@ -397,7 +398,7 @@
           decide(false);
         }
         if (r.status === 401) {
-          expire(reasonFor());
+          expire(reasonFor(body.error));
         } else if (r.status === 403 && first && canRetry &&
                    (body.error === 'csrf_missing' || body.error === 'csrf_invalid')) {
           var again = st.token !== sent ? Promise.resolve() : refreshToken();
