@@ -46,7 +46,8 @@ def list_sessions(account: str | None, limit: int) -> None:
         )
 
 
-@sessions_cli.command("revoke")
+# Public ids may start with "-": take them as the argument, not as an option.
+@sessions_cli.command("revoke", context_settings={"ignore_unknown_options": True})
 @click.argument("public_id")
 def revoke(public_id: str) -> None:
     """End one session by its public id; its holder gets 401 session_revoked."""

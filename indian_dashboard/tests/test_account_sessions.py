@@ -342,3 +342,17 @@ def test_a_vanished_record_is_logged_as_gone(
         assert_envelope(connected.session_info(), 401, "session_expired")
     records = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("audit")]
     assert [(r["event"], r["kind"]) for r in records] == [("session_expired", "gone")]
+
+
+def test_cli_revokes_an_id_that_starts_with_a_dash(app: Flask) -> None:
+    visitor = Visitor(app.test_client())
+    visitor.connect()
+    store = app.extensions["session_manager"].store
+    record = store.get(visitor.info["session_id"], 0)
+    assert record is not None
+    store.delete(record.key)
+    record.key = "-" + record.key[1:]
+    store.create(record)
+    result = app.test_cli_runner().invoke(args=["sessions", "revoke", record.key])
+    assert result.exit_code == 0, result.output
+    assert f"Revoked session {record.key}." in result.output

@@ -49,8 +49,10 @@ def test_activity_in_one_tab_keeps_the_other_from_warning(
 def test_extension_in_one_tab_clears_the_others_warning(
     servers: Any, people: Any, broadcast: bool
 ) -> None:
-    _, first, second = two_tabs(servers, people, broadcast, {**FAST, "autoExtend": False})
-    first.wait_event("sessionWarning", timeout=4)
+    # A warning 4 s before an 8 s session's end: time for the click on a busy machine.
+    config = {**FAST, "autoExtend": False, "warningThreshold": 4}
+    _, first, second = two_tabs(servers, people, broadcast, config, timeout="8")
+    first.wait_event("sessionWarning", timeout=6)
     second.wait_event("sessionWarning", timeout=2)
     assert second.page.locator("#warning-dialog").is_visible()
     first.page.locator("#warning-stay").click()
