@@ -179,6 +179,8 @@ class RedisSessionStore:
             exc.OutOfMemoryError,
         )
         self._response_error: type[Exception] = exc.ResponseError
+        self._no_script: type[Exception] = exc.NoScriptError
+        self._execute: Callable[..., Any] = client.execute_command
         # register_script sends nothing: EVALSHA runs each script by its digest and
         # loads it once on NOSCRIPT (a new or restarted server).
         self._get_script: Script = client.register_script(_GET)
@@ -257,6 +259,18 @@ class RedisSessionStore:
             return False
         return True
 
+    def _run(self, script: Script, key: str, args: list[str]) -> Any:
+        """EVALSHA ``script`` on one key; on NOSCRIPT (a new or emptied server) load it, retry.
+
+        What redis-py's ``Script.__call__`` does, without its per-call type checks and
+        argument copies: this is the one round trip of every session read.
+        """
+        try:
+            return self._execute("EVALSHA", script.sha, 1, key, *args)
+        except self._no_script:
+            self._client.script_load(script.script)
+            return self._execute("EVALSHA", script.sha, 1, key, *args)
+
     # -- the store interface ---------------------------------------------------------
 
     def _name(self, key: str) -> str:
@@ -268,9 +282,10 @@ class RedisSessionStore:
             if refresh is None:
                 fields: Any = self._client.hgetall(name)
             else:
-                fields = self._get_script(
-                    keys=[name],
-                    args=[repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
+                fields = self._run(
+                    self._get_script,
+                    name,
+                    [repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
                 )
                 fields = dict(zip(fields[::2], fields[1::2], strict=True))
         record = _record(key, fields)
@@ -310,7 +325,7 @@ class RedisSessionStore:
             args += [_DATA + data_name, value]
         with self._translate():
             if record.account is None:
-                made = self._create_script(keys=[self._name(record.key)], args=args)
+                made = self._run(self._create_script, self._name(record.key), args)
             else:
                 # Session and index sit in different keys (and Cluster slots): one
                 # pipelined round trip, not one script. An index entry whose session
@@ -347,7 +362,7 @@ class RedisSessionStore:
                 ["d", _DATA + data_name, ""] if value is None else ["s", _DATA + data_name, value]
             )
         with self._translate():
-            written = self._update_script(keys=[self._name(key)], args=args)
+            written = self._run(self._update_script, self._name(key), args)
         return bool(written)
 
     def update_value(
@@ -371,7 +386,7 @@ class RedisSessionStore:
                 value or "",
             ]
             with self._translate():
-                outcome = self._cas_script(keys=[redis_key], args=args)
+                outcome = self._run(self._cas_script, redis_key, args)
             if outcome == 1:
                 return value
             if outcome == -1:
@@ -385,7 +400,7 @@ class RedisSessionStore:
 
     def revoke(self, key: str, now: float) -> bool:
         with self._translate():
-            return bool(self._revoke_script(keys=[self._name(key)], args=[repr(now)]))
+            return bool(self._run(self._revoke_script, self._name(key), [repr(now)]))
 
     def _index(self, account: str) -> str:
         return f"{self._prefix}account:{account}"

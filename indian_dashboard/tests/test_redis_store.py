@@ -122,6 +122,24 @@ def test_idle_session_disappears_from_redis_by_itself(redis_url: str, tmp_path: 
         store.close()
 
 
+def test_scripts_come_back_after_script_flush(
+    rv: Visitor, redis_server: RedisServer, clock: ManualClock
+) -> None:
+    """A server that lost its scripts (restart, SCRIPT FLUSH) gets them again on first use."""
+    admin = redis_server.client()
+    for request in (
+        lambda: rv.client.get("/api/watchlist"),  # read script (activity due)
+        lambda: rv.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=rv.headers()),
+        rv.extend,  # update script
+        rv.logout,
+    ):
+        admin.script_flush()
+        clock.advance(5)
+        assert request().status_code == 200
+    admin.script_flush()
+    assert Visitor(rv.client).connect().status_code == 200  # create script
+
+
 def test_extension_moves_the_redis_expiry(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
