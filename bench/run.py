@@ -9,7 +9,7 @@ its own session) from a second process. Prints a table and writes
 ``bench/results.json`` and ``docs/img/benchmarks.png``. Everything it starts is
 stopped by pid; the whole run is bounded in time.
 
-    python -m bench.run [--rounds 5] [--http-rounds 3] [--duration 3]
+    python -m bench.run [--rounds 7] [--iterations 300] [--http-rounds 3] [--duration 3]
 """
 
 from __future__ import annotations
@@ -451,9 +451,9 @@ def private_redis() -> Iterator[tuple[RedisServer, Path]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="in-process rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="in-process rounds (default 7)")
     parser.add_argument(
-        "--iterations", type=int, default=500, help="requests per in-process sample"
+        "--iterations", type=int, default=300, help="requests per in-process sample (default 300)"
     )
     parser.add_argument("--http-rounds", type=int, default=3, help="wrk rounds (default 3)")
     parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run (default 3)")
