@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _DATA = "d:"
+#: Sessions whose last read activity stamp a process remembers (about 100 bytes each).
+_SEEN_ACTIVITY_MAX = 10_000
 #: Concurrent writers of one key retry a check-and-set; this many misses in a row
 #: means something is badly wrong, and the request is answered 503 instead.
 UPDATE_ATTEMPTS = 50
@@ -189,6 +191,11 @@ class RedisSessionStore:
         self._cas_script: Script = client.register_script(_CHECK_AND_SET)
         self._revoke_script: Script = client.register_script(_REVOKE)
         self._outages = OutageLog(log)
+        #: Session key -> a ``last_activity`` this process has read. Activity stamps
+        #: only move forward, so it is a lower bound of the stored one: while it is
+        #: younger than the refresh interval, no refresh can be due and a read needs
+        #: no script. Bounded; a missing or stale entry only costs the script.
+        self._seen_activity: dict[str, float] = {}
 
     @classmethod
     def from_url(
@@ -278,6 +285,12 @@ class RedisSessionStore:
 
     def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
         name = self._name(key)
+        if refresh is not None:
+            seen = self._seen_activity.get(key)
+            if seen is not None and now - seen < refresh.interval:
+                # Not due (see ``_seen_activity``): a plain HGETALL is the same read,
+                # without running a script in Redis.
+                refresh = None
         with self._translate():
             if refresh is None:
                 fields: Any = self._client.hgetall(name)
@@ -295,6 +308,9 @@ class RedisSessionStore:
             # Only reachable without a script (refresh None): the script deletes itself.
             self.delete(key)
             return None
+        if len(self._seen_activity) >= _SEEN_ACTIVITY_MAX:
+            self._seen_activity.clear()
+        self._seen_activity[key] = record.last_activity
         return record
 
     def create(self, record: SessionRecord) -> None:
