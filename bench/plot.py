@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(results["apps"])
-    labels = [results["apps"][n].replace(" (", "\n(") for n in names]
+    labels = [textwrap.fill(results["apps"][n], 18) for n in names]
     fig, ax = plt.subplots(figsize=(10, 5), dpi=100)
     width = 0.38
     for offset, (endpoint, verb) in zip(
