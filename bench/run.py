@@ -155,6 +155,30 @@ class LiveApp:
     sessions: list[tuple[str, str]]
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def worker_pids(process: subprocess.Popen[bytes]) -> list[int]:
+    """The gunicorn workers: the children of the master we started."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
 def free_port() -> int:
     import socket
 
@@ -267,6 +291,8 @@ def measure_http(
             apps[spec.name] = start_app(spec, env)
         for app in apps.values():
             app.sessions = [open_session(app) for _ in range(CONNECTIONS)]
+        workers = {name: worker_pids(app.process) for name, app in apps.items()}
+        redis_pid = [server.process.pid] if server.process else []
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {
             name: {"read": [], "write": []} for name in apps
         }
@@ -275,7 +301,12 @@ def measure_http(
             for spec in rotated(r):
                 for endpoint in ENDPOINTS:
                     admin.config_resetstat()
+                    cpu = cpu_seconds(workers[spec.name]), cpu_seconds(redis_pid)
                     result = run_wrk(apps[spec.name], endpoint, s.duration)
+                    # Where the CPU went per request: the app's workers, and Redis.
+                    n = result["requests"]
+                    result["worker_cpu_us"] = (cpu_seconds(workers[spec.name]) - cpu[0]) / n * 1e6
+                    result["redis_cpu_us"] = (cpu_seconds(redis_pid) - cpu[1]) / n * 1e6
                     runs[spec.name][endpoint].append(result)
                     if spec.redis_db is not None:
                         stats: dict[str, Any] = admin.info("commandstats")
@@ -296,6 +327,8 @@ def measure_http(
                 "rps": spread([run["rps"] for run in results]),
                 "p99_ms": spread([run["p99_ms"] for run in results]),
                 "p50_ms": spread([run["p50_ms"] for run in results]),
+                "worker_cpu_us": spread([run["worker_cpu_us"] for run in results]),
+                "redis_cpu_us": spread([run["redis_cpu_us"] for run in results]),
             }
             for endpoint, results in by_endpoint.items()
         }
@@ -397,8 +430,9 @@ def table(results: dict[str, Any]) -> str:
     )
     lines = [
         "| app | GET µs (min-max) | POST µs (min-max) | GET rps | GET p99 ms"
-        " | POST rps | POST p99 ms | Redis cmds GET / POST | round trips GET / POST |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | POST rps | POST p99 ms | Redis cmds GET / POST | round trips GET / POST"
+        " | HTTP CPU µs/request, workers + Redis, GET / POST |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for spec in APPS:
         name = spec.name
@@ -418,6 +452,13 @@ def table(results: dict[str, Any]) -> str:
             cells.append(" / ".join(f"{t:.0f}" for t in trips))
         else:
             cells += ["-", "-"]
+        cells.append(
+            " / ".join(
+                f"{http[name][e]['worker_cpu_us']['median']:.0f}"
+                f" + {http[name][e]['redis_cpu_us']['median']:.0f}"
+                for e in ENDPOINTS
+            )
+        )
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
