@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test test-browser js-size screenshots load lint typecheck system-deps clean
+.PHONY: run test test-browser js-size screenshots load bench bench-scale lint typecheck system-deps clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,22 @@ js-size: $(VENV)/.installed-test
 ## docs/img/{connect,dashboard,session-warning}.png from the real pages.
 screenshots: $(VENV)/.installed-test system-deps
 	$(PY) scripts/screenshots.py
+
+## Benchmark-only dependencies (the peers, matplotlib, a profiler): never runtime ones.
+$(VENV)/.installed-bench: pyproject.toml bench/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[redis]' -r bench/requirements.txt
+	touch $@
+
+## Ours beside Flask-Session+Flask-WTF, Django, Flask's cookie and bare Flask (under 5 min).
+bench: $(VENV)/.installed-bench
+	bash bench/system-deps.sh
+	$(PY) -m bench.run
+
+## Request cost with 10^3..10^6 stored sessions, a 10^6-row purge, memory per session.
+bench-scale: $(VENV)/.installed-bench
+	bash bench/system-deps.sh
+	$(PY) -m bench.scale
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check indian_dashboard

@@ -58,10 +58,9 @@ class OriginPolicy:
 
     def refusal(self, request: Request) -> str | None:
         """Why the request is refused, or ``None`` to let it through to the token check."""
-        own = self.own_origin(request)
+        # This site's own origin (a URL parse) is worked out only when a branch needs
+        # it: a browser's same-origin POST and a header-less client on HTTP never do.
         origin = request.headers.get("Origin")
-        claimed = normalize_origin(origin) if origin is not None else None
-        allowed = {own, *self.trusted} - {None}
         site = request.headers.get("Sec-Fetch-Site")
         if site is not None:
             site = site.strip().lower()
@@ -69,19 +68,22 @@ class OriginPolicy:
                 return None
             if site == "same-site" and self.allow_same_site:
                 return None
-            if claimed in self.trusted:
+            if origin is not None and normalize_origin(origin) in self.trusted:
                 return None  # another site we were told to trust
             return (
                 f"Cross-origin request refused: the browser says it came from a {site} page "
-                f"(Sec-Fetch-Site), not from {own}."
+                f"(Sec-Fetch-Site), not from {self.own_origin(request)}."
             )
         if origin is not None:
-            if claimed in allowed:
+            if normalize_origin(origin) in self._allowed(request):
                 return None
             return (
                 f"Cross-origin request refused: its Origin header does not match this site "
-                f"({own}) or a trusted origin."
+                f"({self.own_origin(request)}) or a trusted origin."
             )
+        if not (self.public_origin or request.scheme).lower().startswith("https"):
+            return None  # the Referer is checked on HTTPS sites only
+        own = self.own_origin(request)
         if own is not None and own.startswith("https://"):
             referer = request.headers.get("Referer")
             if referer:
@@ -90,6 +92,11 @@ class OriginPolicy:
                     source = normalize_origin(f"{parts.scheme}://{parts.netloc}")
                 except ValueError:
                     source = None
-                if source not in allowed:
+                if source not in self._allowed(request):
                     return f"Cross-origin request refused: its Referer is not a page of {own}."
         return None
+
+    def _allowed(self, request: Request) -> set[str]:
+        """This site's origin and the trusted ones."""
+        own = self.own_origin(request)
+        return set(self.trusted) if own is None else {own, *self.trusted}

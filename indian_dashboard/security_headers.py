@@ -28,11 +28,24 @@ HEADERS = {
 }
 
 
+#: Built once: the pairs to add, and their lower-case names to look for.
+_ITEMS = tuple(HEADERS.items())
+_NAMES = frozenset(name.lower() for name in HEADERS)
+
+
 def register_security_headers(app: Flask) -> None:
     """Add :data:`HEADERS` to every answer that does not set its own."""
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+        # One pass over the few headers present, instead of a search per name
+        # (``setdefault``): this runs on every answer.
+        headers = response.headers
+        present = {name.lower() for name, _ in headers}
+        if present.isdisjoint(_NAMES):
+            headers.extend(_ITEMS)
+        else:
+            for name, value in _ITEMS:
+                if name.lower() not in present:
+                    headers.add(name, value)
         return response

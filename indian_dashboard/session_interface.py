@@ -180,7 +180,7 @@ class ServerSessionInterface(SessionInterface):
         if not isinstance(session, ServerSession):  # pragma: no cover - Flask gives ours
             return
         if session.accessed or session.presented:
-            response.vary.add("Cookie")
+            _vary_on_cookie(response)
         try:
             self._save(session, response)
         except StoreUnavailable as err:
@@ -279,6 +279,19 @@ class ServerSessionInterface(SessionInterface):
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Set-Cookie", None)
         response.headers.pop("Clear-Site-Data", None)
+
+
+def _vary_on_cookie(response: Response) -> None:
+    """Add ``Cookie`` to ``Vary``.
+
+    Most answers have no ``Vary`` yet: then the header is added directly, without
+    werkzeug's parse-and-rewrite of a header set (whose lookup of the absent header
+    raises and catches an exception).
+    """
+    if any(name.lower() == "vary" for name, _ in response.headers):
+        response.vary.add("Cookie")
+    else:
+        response.headers.add("Vary", "Cookie")
 
 
 def _passive_view() -> bool:

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _DATA = "d:"
+#: Sessions whose last read activity stamp a process remembers (about 100 bytes each).
+_SEEN_ACTIVITY_MAX = 10_000
 #: Concurrent writers of one key retry a check-and-set; this many misses in a row
 #: means something is badly wrong, and the request is answered 503 instead.
 UPDATE_ATTEMPTS = 50
@@ -179,6 +181,8 @@ class RedisSessionStore:
             exc.OutOfMemoryError,
         )
         self._response_error: type[Exception] = exc.ResponseError
+        self._no_script: type[Exception] = exc.NoScriptError
+        self._execute: Callable[..., Any] = client.execute_command
         # register_script sends nothing: EVALSHA runs each script by its digest and
         # loads it once on NOSCRIPT (a new or restarted server).
         self._get_script: Script = client.register_script(_GET)
@@ -187,6 +191,11 @@ class RedisSessionStore:
         self._cas_script: Script = client.register_script(_CHECK_AND_SET)
         self._revoke_script: Script = client.register_script(_REVOKE)
         self._outages = OutageLog(log)
+        #: Session key -> a ``last_activity`` this process has read. Activity stamps
+        #: only move forward, so it is a lower bound of the stored one: while it is
+        #: younger than the refresh interval, no refresh can be due and a read needs
+        #: no script. Bounded; a missing or stale entry only costs the script.
+        self._seen_activity: dict[str, float] = {}
 
     @classmethod
     def from_url(
@@ -257,6 +266,18 @@ class RedisSessionStore:
             return False
         return True
 
+    def _run(self, script: Script, key: str, args: list[str]) -> Any:
+        """EVALSHA ``script`` on one key; on NOSCRIPT (a new or emptied server) load it, retry.
+
+        What redis-py's ``Script.__call__`` does, without its per-call type checks and
+        argument copies: this is the one round trip of every session read.
+        """
+        try:
+            return self._execute("EVALSHA", script.sha, 1, key, *args)
+        except self._no_script:
+            self._client.script_load(script.script)
+            return self._execute("EVALSHA", script.sha, 1, key, *args)
+
     # -- the store interface ---------------------------------------------------------
 
     def _name(self, key: str) -> str:
@@ -264,13 +285,20 @@ class RedisSessionStore:
 
     def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
         name = self._name(key)
+        if refresh is not None:
+            seen = self._seen_activity.get(key)
+            if seen is not None and now - seen < refresh.interval:
+                # Not due (see ``_seen_activity``): a plain HGETALL is the same read,
+                # without running a script in Redis.
+                refresh = None
         with self._translate():
             if refresh is None:
                 fields: Any = self._client.hgetall(name)
             else:
-                fields = self._get_script(
-                    keys=[name],
-                    args=[repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
+                fields = self._run(
+                    self._get_script,
+                    name,
+                    [repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
                 )
                 fields = dict(zip(fields[::2], fields[1::2], strict=True))
         record = _record(key, fields)
@@ -280,6 +308,9 @@ class RedisSessionStore:
             # Only reachable without a script (refresh None): the script deletes itself.
             self.delete(key)
             return None
+        if len(self._seen_activity) >= _SEEN_ACTIVITY_MAX:
+            self._seen_activity.clear()
+        self._seen_activity[key] = record.last_activity
         return record
 
     def create(self, record: SessionRecord) -> None:
@@ -310,7 +341,7 @@ class RedisSessionStore:
             args += [_DATA + data_name, value]
         with self._translate():
             if record.account is None:
-                made = self._create_script(keys=[self._name(record.key)], args=args)
+                made = self._run(self._create_script, self._name(record.key), args)
             else:
                 # Session and index sit in different keys (and Cluster slots): one
                 # pipelined round trip, not one script. An index entry whose session
@@ -347,7 +378,7 @@ class RedisSessionStore:
                 ["d", _DATA + data_name, ""] if value is None else ["s", _DATA + data_name, value]
             )
         with self._translate():
-            written = self._update_script(keys=[self._name(key)], args=args)
+            written = self._run(self._update_script, self._name(key), args)
         return bool(written)
 
     def update_value(
@@ -371,7 +402,7 @@ class RedisSessionStore:
                 value or "",
             ]
             with self._translate():
-                outcome = self._cas_script(keys=[redis_key], args=args)
+                outcome = self._run(self._cas_script, redis_key, args)
             if outcome == 1:
                 return value
             if outcome == -1:
@@ -385,7 +416,7 @@ class RedisSessionStore:
 
     def revoke(self, key: str, now: float) -> bool:
         with self._translate():
-            return bool(self._revoke_script(keys=[self._name(key)], args=[repr(now)]))
+            return bool(self._run(self._revoke_script, self._name(key), [repr(now)]))
 
     def _index(self, account: str) -> str:
         return f"{self._prefix}account:{account}"

@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -285,10 +286,20 @@ class SQLiteSessionStore:
         return [_record(row) for row in rows]
 
     def purge_expired(self, now: float) -> int:
+        """Remove expired records in batches; between two batches the write lock stays
+        free as long as the last batch held it.
+
+        SQLite's lock is not fair: a request waiting to write sleeps and polls, and a
+        purge that starts its next batch at once would keep it waiting until the end.
+        """
         total = 0
-        while (removed := self._purge_batch(now)) > 0:
+        while True:
+            started = time.monotonic()
+            removed = self._purge_batch(now)
             total += removed
-        return total
+            if removed < PURGE_BATCH:
+                return total
+            _yield_lock(time.monotonic() - started)
 
     def _purge_batch(self, now: float) -> int:
         with self._write() as conn:
@@ -324,6 +335,11 @@ class SQLiteSessionStore:
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             conn.close()
         self._local = threading.local()
+
+
+def _yield_lock(seconds: float) -> None:
+    """Leave the write lock to others for ``seconds`` (a purge between its batches)."""
+    time.sleep(seconds)
 
 
 def _write_changes(conn: sqlite3.Connection, key: str, changes: Mapping[str, Change]) -> None:

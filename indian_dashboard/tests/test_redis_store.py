@@ -122,6 +122,24 @@ def test_idle_session_disappears_from_redis_by_itself(redis_url: str, tmp_path: 
         store.close()
 
 
+def test_scripts_come_back_after_script_flush(
+    rv: Visitor, redis_server: RedisServer, clock: ManualClock
+) -> None:
+    """A server that lost its scripts (restart, SCRIPT FLUSH) gets them again on first use."""
+    admin = redis_server.client()
+    for request in (
+        lambda: rv.client.get("/api/watchlist"),  # read script (activity due)
+        lambda: rv.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=rv.headers()),
+        rv.extend,  # update script
+        rv.logout,
+    ):
+        admin.script_flush()
+        clock.advance(5)
+        assert request().status_code == 200
+    admin.script_flush()
+    assert Visitor(rv.client).connect().status_code == 200  # create script
+
+
 def test_extension_moves_the_redis_expiry(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
@@ -361,7 +379,12 @@ def test_logout_is_a_read_and_one_delete(rv: Visitor, redis_server: RedisServer)
 def test_reads_write_nothing_by_commandstats(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
-    """The same check by INFO commandstats: ten reads, not one write command."""
+    """The same check by INFO commandstats: twenty reads, not one write command.
+
+    The first read runs the read script (activity could be due); the others come
+    within the activity interval of a stamp this process has read, so they are
+    plain HGETALLs.
+    """
     r = redis_server.client()
     r.config_resetstat()
     for _ in range(10):
@@ -370,9 +393,28 @@ def test_reads_write_nothing_by_commandstats(
         assert rv.session_info().status_code == 200
     stats = r.info("commandstats")
     calls = {name.removeprefix("cmdstat_"): v["calls"] for name, v in stats.items()}
-    assert calls.get("evalsha") == 10 and calls.get("hgetall", 0) == 20  # 10 in scripts
+    assert calls.get("evalsha") == 1 and calls.get("hgetall", 0) == 20  # 1 in the script
     for write in ("hset", "hdel", "pexpire", "del", "eval"):
         assert write not in calls
+
+
+def test_read_after_the_interval_runs_the_script_and_records_activity(
+    rv: Visitor, redis_server: RedisServer, clock: ManualClock
+) -> None:
+    """A stamp remembered from an earlier read skips the script only within the interval."""
+    key = f"session:{rv.info['session_id']}"
+    r = redis_server.client()
+    assert rv.client.get("/api/watchlist").status_code == 200
+    with recorded_commands(redis_server) as commands:
+        clock.advance(0.5)
+        assert rv.client.get("/api/watchlist").status_code == 200
+    assert _round_trips(commands) == ["hgetall"]
+    stamp = float(r.hget(key, "l"))
+    with recorded_commands(redis_server) as commands:
+        clock.advance(0.6)  # 1.1 s since the stamp read first: due
+        assert rv.client.get("/api/watchlist").status_code == 200
+    assert _round_trips(commands) == ["evalsha"]
+    assert float(r.hget(key, "l")) == stamp + 1.1
 
 
 def test_request_without_session_costs_nothing(redis_app: Flask, redis_server: RedisServer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import sqlite3
 from collections import Counter
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, jsonify
+from itsdangerous import Signer
 
 from indian_dashboard import create_app
 from indian_dashboard.clock import ManualClock
@@ -101,6 +104,36 @@ class TestCookies:
         connected.client.set_cookie("session", signed(session_id, "another-secret"))
         assert connected.session_info().json["error"] == "session_required"
         assert counting.calls["get"] == 0
+
+    def test_signatures_are_itsdangerous_hmac_signer_ones(self) -> None:
+        """Cookies issued before the signer derived its keys once still verify, and back."""
+        session_id = new_session_id()
+        reference = Signer(
+            [b"old-secret", SECRET.encode()],
+            salt="indian-dashboard.session-id",
+            key_derivation="hmac",
+            digest_method=hashlib.sha256,
+        )
+        ours = CookieSigner(SECRET, ["old-secret"])
+        assert ours.sign(session_id) == reference.sign(session_id).decode()
+        assert ours.unsign(reference.sign(session_id).decode()) == session_id
+        under_fallback = CookieSigner("old-secret").sign(session_id)
+        assert ours.unsign(under_fallback) == session_id
+
+    def test_store_key_is_unchanged(self) -> None:
+        session_id = new_session_id()
+        digest = hashlib.sha256(b"indian-dashboard.session-key\x00" + session_id.encode()).digest()
+        assert store_key(session_id) == base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+    def test_signature_with_other_unused_base64_bits_is_refused(self) -> None:
+        """43 characters carry 258 bits for 256: the last one's two low bits are unused."""
+        signer = CookieSigner(SECRET)
+        cookie = signer.sign(new_session_id())
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        last = alphabet.index(cookie[-1])
+        for low_bits in range(1, 4):
+            variant = cookie[:-1] + alphabet[last ^ low_bits]
+            assert signer.unsign(variant) is None
 
     def test_unknown_signed_id_is_never_adopted(self, app: Flask) -> None:
         """An id the server never issued gets no record, even when a session is made."""

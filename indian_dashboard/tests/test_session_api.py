@@ -176,6 +176,20 @@ class TestEnvelopeAndHeaders:
         assert "Cookie" in connected.session_info().headers["Vary"]
         assert "Cookie" in connected.client.get("/").headers["Vary"]
 
+    def test_vary_on_cookie_joins_a_views_own_vary(self, app: Flask, visitor: Visitor) -> None:
+        @app.get("/negotiated")
+        def negotiated() -> Any:
+            from flask import jsonify, session
+
+            response = jsonify(broker=session.get("broker"))
+            response.headers["vary"] = "Accept-Encoding"
+            return response
+
+        visitor.connect()
+        headers = visitor.client.get("/negotiated").headers
+        assert headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
+        assert visitor.session_info().headers.getlist("Vary") == ["Cookie"]
+
     def test_pages_outside_api_keep_html_errors(self, client: FlaskClient) -> None:
         response = client.get("/no-such-page")
         assert response.status_code == 404

@@ -11,6 +11,7 @@ from click.testing import Result
 
 from indian_dashboard import create_app
 from indian_dashboard.clock import ManualClock
+from indian_dashboard.stores import sqlite as sqlite_store
 from indian_dashboard.stores.sqlite import PURGE_BATCH, SQLiteSessionStore
 
 from .conftest import SECRET, Visitor
@@ -69,6 +70,28 @@ def test_purge_removes_expired_in_batches(tmp_path: Path) -> None:
             "SELECT count(*) FROM session_data WHERE session_id != 'young'"
         ).fetchone()[0]
     assert orphans == 0
+
+
+def test_purge_leaves_the_lock_free_between_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each full batch the purge pauses, so waiting writers get the lock."""
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    for i in range(PURGE_BATCH * 2 + 3):
+        store.create(make_record(f"old{i}", idle=10))
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        # A request writes while the purge is paused: it is not kept waiting.
+        other = SQLiteSessionStore(tmp_path / "s.db", busy_timeout=0)
+        other.create(make_record(f"new{len(pauses)}", idle=1000))
+        other.close()
+
+    monkeypatch.setattr(sqlite_store, "_yield_lock", pause)
+    assert store.purge_expired(NOW + 20) == PURGE_BATCH * 2 + 3
+    assert len(pauses) == 2 and all(p >= 0 for p in pauses)
+    assert store.count() == 2
 
 
 def test_purge_expired_command(tmp_path: Path, clock: ManualClock) -> None:
