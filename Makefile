@@ -26,7 +26,7 @@ run: $(VENV)/.installed-run
 
 ## Debian packages the tests drive (redis-server, chromium), installed when missing.
 system-deps:
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh redis-server chromium
 
 ## Install what the tests need, then run the whole suite, lint and type check.
 test: $(VENV)/.installed-test system-deps
@@ -58,12 +58,12 @@ $(VENV)/.installed-bench: pyproject.toml bench/requirements.txt
 
 ## Ours beside Flask-Session+Flask-WTF, Django, Flask's cookie and bare Flask (under 5 min).
 bench: $(VENV)/.installed-bench
-	bash bench/system-deps.sh
+	bash scripts/system-deps.sh redis-server wrk
 	$(PY) -m bench.run
 
 ## Request cost with 10^3..10^6 stored sessions, a 10^6-row purge, memory per session.
 bench-scale: $(VENV)/.installed-bench
-	bash bench/system-deps.sh
+	bash scripts/system-deps.sh redis-server wrk
 	$(PY) -m bench.scale
 
 lint: $(VENV)/.installed-test

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from indian_dashboard.tests.redis_server import RedisServer, recorded_commands
+from indian_dashboard.tests.servers import stop_process
 
 from .apps import APPS, AppSpec, BenchEnv
 from .clients import InProcessClient
@@ -210,18 +211,8 @@ def start_app(spec: AppSpec, env: BenchEnv) -> LiveApp:
                 return app
         except OSError:
             time.sleep(0.1)
-    stop(process)
+    stop_process(process)
     raise RuntimeError(f"{spec.name} did not answer within 30 s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def open_session(app: LiveApp) -> tuple[str, str]:
@@ -319,7 +310,7 @@ def measure_http(
                         by_app[endpoint].append(total / result["requests"])
     finally:
         for app in apps.values():
-            stop(app.process)
+            stop_process(app.process)
         server.close_clients()
     http = {
         name: {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite drives, only when they are missing.
-# Needs root (CI runs as root); never prompts.
+# Install Debian packages whose command is missing: system-deps.sh COMMAND...
+# (each command is its package's name: redis-server, chromium, wrk). Needs root,
+# which CI has; never prompts.
 set -euo pipefail
 need=()
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-[ -x /usr/bin/chromium ] || need+=(chromium)
+for name in "$@"; do
+  command -v "$name" >/dev/null 2>&1 || need+=("$name")
+done
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from .servers import free_port
+from .servers import free_port, stop_process
 
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
 
@@ -149,12 +149,7 @@ class RedisServer:
         if self.paused:
             os.kill(process.pid, signal.SIGCONT)
             self.paused = False
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
     def wipe(self) -> None:
         """Remove the data files, so the next start is empty."""
