@@ -99,6 +99,9 @@ class SQLiteSessionStore:
         self._creations = 0
         self._outages = OutageLog(log)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only, like the key file: SQLite gives its -wal and -shm files the
+        # same mode, and the rows hold CSRF secrets and sealed credentials.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         with self._translate():
             conn = self._connect()
             try:

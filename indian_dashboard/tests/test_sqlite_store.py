@@ -183,3 +183,12 @@ def test_bad_sqlite_options_stop_start_up(tmp_path: Path) -> None:
             create_app(
                 {"SECRET_KEY": SECRET, "SESSION_STORE_URL": url}, instance_path=str(tmp_path)
             )
+
+
+def test_new_database_files_are_owner_only(tmp_path: Path) -> None:
+    import stat
+
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    store.create(make_record())
+    for path in tmp_path.glob("s.db*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
