@@ -53,6 +53,11 @@ class OutageLog:
             self.available = False
         self._log.warning("session store unavailable: %s; answering 503 until it is back", reason)
 
+    def unavailable(self, reason: str) -> StoreUnavailable:
+        """Note the failure and return the error for the store to raise."""
+        self.failed(reason)
+        return StoreUnavailable(reason)
+
     def succeeded(self) -> None:
         if self.available:  # the common case, without the lock
             return

@@ -234,13 +234,11 @@ class RedisSessionStore:
         try:
             yield
         except self._outage_errors as err:
-            self._outages.failed(_describe(err))
-            raise StoreUnavailable(_describe(err)) from err
+            raise self._outages.unavailable(_describe(err)) from err
         except self._response_error as err:
             if not str(err).startswith(_OUTAGE_REPLIES):
                 raise
-            self._outages.failed(_describe(err))
-            raise StoreUnavailable(_describe(err)) from err
+            raise self._outages.unavailable(_describe(err)) from err
         self._outages.succeeded()
 
     def prepare(self) -> bool:

@@ -28,7 +28,6 @@ from .base import (
     SessionExists,
     SessionGone,
     SessionRecord,
-    StoreUnavailable,
     Touch,
 )
 
@@ -161,11 +160,9 @@ class SQLiteSessionStore:
         try:
             yield
         except sqlite3.OperationalError as err:
-            self._outages.failed(f"sqlite: {err}")
-            raise StoreUnavailable(f"sqlite: {err}") from err
+            raise self._outages.unavailable(f"sqlite: {err}") from err
         except sqlite3.DatabaseError as err:
-            self._outages.failed(f"sqlite database error: {err}")
-            raise StoreUnavailable(f"sqlite database error: {err}") from err
+            raise self._outages.unavailable(f"sqlite database error: {err}") from err
         self._outages.succeeded()
 
     @contextlib.contextmanager
