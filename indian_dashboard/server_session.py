@@ -19,6 +19,8 @@ from .session_ids import store_key
 from .stores.base import SessionGone, SessionRecord, Touch
 
 if TYPE_CHECKING:
+    from flask import Request
+
     from .session_interface import ServerSessionInterface
 
 security_log = logging.getLogger("indian_dashboard.security")
@@ -39,8 +41,12 @@ class ServerSession(SessionMixin):
     #: Cookie lifetime follows the record's absolute end; there is no "browser session".
     permanent = True
 
-    def __init__(self, interface: ServerSessionInterface, session_id: str | None) -> None:
+    def __init__(
+        self, interface: ServerSessionInterface, session_id: str | None, request: Request
+    ) -> None:
         self._interface = interface
+        #: The request this session belongs to (read without a context-local lookup).
+        self.request = request
         self._sid = session_id
         self._presented = session_id is not None
         self._loaded = session_id is None
@@ -69,7 +75,7 @@ class ServerSession(SessionMixin):
             return
         assert self._sid is not None  # unloaded implies a presented id
         key = store_key(self._sid)
-        record = self._interface.read(key)
+        record = self._interface.read(key, self.request)
         data: dict[str, Any] = {}
         gone: Literal["expired", "revoked"] = "expired"
         if record is None:

@@ -58,6 +58,8 @@ class ServerSessionInterface(SessionInterface):
         self._auditor: Auditor | None = None
         #: Called with every audit event (the metrics subscribe here).
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        #: Endpoint -> whether its view is ``@passive`` (looked up once per endpoint).
+        self._passive: dict[str | None, bool] = {}
         self._refresh = Refresh(settings.activity_interval, settings.idle_timeout)
         self._refresh_now = Refresh(0.0, settings.idle_timeout)
 
@@ -108,15 +110,25 @@ class ServerSessionInterface(SessionInterface):
         """POSIX seconds from the injected clock."""
         return self.clock.now().timestamp()
 
-    def read(self, key: str) -> SessionRecord | None:
+    def read(self, key: str, req: Request) -> SessionRecord | None:
         """The live record under ``key``: the one store round trip of a read.
 
         A safe request that counts as activity records it in that same round trip
         (at most once per ``SESSION_ACTIVITY_INTERVAL``). Unsafe requests record it
         when their answer is saved, so a refused one (a CSRF failure) changes nothing.
         """
-        refresh = self._refresh if request.method == "GET" and not _passive_view() else None
+        refresh = self._refresh if req.method == "GET" and not self.passive(req) else None
         return self.store.get(key, self.now(), refresh)
+
+    def passive(self, req: Request) -> bool:
+        """Whether ``req``'s view is marked ``@passive`` (status polling)."""
+        endpoint = req.endpoint
+        try:
+            return self._passive[endpoint]
+        except KeyError:
+            view = current_app.view_functions.get(endpoint) if endpoint else None
+            found = self._passive[endpoint] = bool(getattr(view, "session_passive", False))
+            return found
 
     def new_record(
         self, *, authenticated: bool, account: str | None = None
@@ -163,16 +175,16 @@ class ServerSessionInterface(SessionInterface):
         self.bind_keys(app)
         cookies = request.cookies.getlist(self.settings.cookie_name)
         if not cookies:
-            return ServerSession(self, None)
+            return ServerSession(self, None, request)
         ids = {i for i in map(self.signer.unsign, cookies) if i is not None}
         if len(ids) == 1:
-            return ServerSession(self, ids.pop())
+            return ServerSession(self, ids.pop(), request)
         # None verified, or several different ones did (a cookie planted beside the
         # real one): adopt none. The reason is logged, never a value.
         reason = "malformed or bad signature" if not ids else "several valid session cookies"
         security_log.warning("session cookie refused: %s", reason)
         self.auditor.emit("cookie_refused", reason=reason)
-        session = ServerSession(self, None)
+        session = ServerSession(self, None, request)
         session.cookie_stale = True
         return session
 
@@ -213,11 +225,12 @@ class ServerSessionInterface(SessionInterface):
             )
             return self._set_cookie(session, response, record)
         if record is not None and not failed:
+            req = session.request
             if (
                 session.touch_pending is None
-                and request.method not in SAFE_METHODS
+                and req.method not in SAFE_METHODS
                 and response.status_code not in (401, 403)
-                and not _passive_view()
+                and not self.passive(req)
             ):
                 session.mark_activity(force=False)
             touch = session.touch_pending
@@ -292,9 +305,3 @@ def _vary_on_cookie(response: Response) -> None:
         response.vary.add("Cookie")
     else:
         response.headers.add("Vary", "Cookie")
-
-
-def _passive_view() -> bool:
-    """Whether this request's view is marked with ``@passive`` (status polling)."""
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return bool(getattr(view, "session_passive", False))

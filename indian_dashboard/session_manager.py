@@ -299,9 +299,10 @@ def _state() -> _State:
 
 
 def _current() -> ServerSession:
-    if not isinstance(session, ServerSession):
+    # One context-local lookup (isinstance on the proxy would be a second).
+    current = session._get_current_object()  # type: ignore[attr-defined]
+    if not isinstance(current, ServerSession):
         raise RuntimeError("SessionManager is not the session interface of this app")
-    current: ServerSession = session._get_current_object()  # type: ignore[attr-defined]
     return current
 
 

@@ -26,12 +26,14 @@ warning when that starts and one line when Redis answers again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import ConfigError, RedisSettings
 from .base import (
@@ -44,10 +46,7 @@ from .base import (
     StoreUnavailable,
     Touch,
 )
-
-if TYPE_CHECKING:
-    from redis import Redis
-    from redis.commands.core import Script
+from .redis_connections import Command, RedisConnections
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +142,25 @@ redis.call('HSET', KEYS[1], 'r', '1')
 return 1
 """
 
+
+@dataclass(frozen=True)
+class _Script:
+    """A Lua script and the SHA-1 digest that EVALSHA runs it by."""
+
+    source: str
+    sha: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
+
+
+_GET_SCRIPT = _Script(_GET)
+_CREATE_SCRIPT = _Script(_CREATE)
+_UPDATE_SCRIPT = _Script(_UPDATE)
+_CAS_SCRIPT = _Script(_CHECK_AND_SET)
+_REVOKE_SCRIPT = _Script(_REVOKE)
+_SCRIPTS = (_GET_SCRIPT, _CREATE_SCRIPT, _UPDATE_SCRIPT, _CAS_SCRIPT, _REVOKE_SCRIPT)
+
 #: Error replies that mean the server cannot serve now, not that we asked wrongly.
 _OUTAGE_REPLIES = ("MISCONF", "LOADING", "MASTERDOWN", "NOREPLICAS", "CLUSTERDOWN", "TRYAGAIN")
 
@@ -169,10 +187,11 @@ class RedisSessionStore:
     one store built before gunicorn forks serves every worker.
     """
 
-    def __init__(self, client: Redis, *, prefix: str = "session:") -> None:
+    def __init__(self, connections: RedisConnections, *, prefix: str = "session:") -> None:
         driver = _import_driver()
         exc = driver.exceptions
-        self._client = client
+        self._connections = connections
+        self._command = connections.command
         self._prefix = prefix
         self._outage_errors: tuple[type[Exception], ...] = (
             exc.ConnectionError,  # also refused, auth, loading, no free pooled connection
@@ -181,15 +200,9 @@ class RedisSessionStore:
             exc.OutOfMemoryError,
         )
         self._response_error: type[Exception] = exc.ResponseError
+        # EVALSHA runs each script by its digest and loads it once on NOSCRIPT (a new
+        # or restarted server).
         self._no_script: type[Exception] = exc.NoScriptError
-        self._execute: Callable[..., Any] = client.execute_command
-        # register_script sends nothing: EVALSHA runs each script by its digest and
-        # loads it once on NOSCRIPT (a new or restarted server).
-        self._get_script: Script = client.register_script(_GET)
-        self._create_script: Script = client.register_script(_CREATE)
-        self._update_script: Script = client.register_script(_UPDATE)
-        self._cas_script: Script = client.register_script(_CHECK_AND_SET)
-        self._revoke_script: Script = client.register_script(_REVOKE)
         self._outages = OutageLog(log)
         #: Session key -> a ``last_activity`` this process has read. Activity stamps
         #: only move forward, so it is a lower bound of the stored one: while it is
@@ -212,16 +225,24 @@ class RedisSessionStore:
         # No retries inside redis-py: a timed-out request answers 503 after one
         # socket timeout instead of several, and a write is never sent twice.
         no_retry = driver.retry.Retry(driver.backoff.NoBackoff(), 0)
-        pool = driver.BlockingConnectionPool.from_url(
+        # redis-py parses the URL (TLS, AUTH, database, unix socket) into the
+        # connection settings; RedisConnections lends the connections out.
+        factory = driver.ConnectionPool.from_url(
             url,
             max_connections=options.pool_size,
-            timeout=options.socket_timeout,  # waiting for a free pooled connection
             socket_timeout=options.socket_timeout,
             socket_connect_timeout=options.connect_timeout,
             retry=no_retry,
             decode_responses=True,
         )
-        store = cls(driver.Redis(connection_pool=pool), prefix=options.prefix)
+        connections = RedisConnections(
+            factory,
+            options.pool_size,
+            options.socket_timeout,  # waiting for a free pooled connection
+            driver.exceptions.ConnectionError,
+            driver.exceptions.ResponseError,
+        )
+        store = cls(connections, prefix=options.prefix)
         # Not fatal: Redis may come up after the app. Requests answer 503 until then.
         store.prepare()
         return store
@@ -247,34 +268,28 @@ class RedisSessionStore:
         Called at start-up so that the first requests find their scripts; a server
         that restarts empty gets them again on first use (EVALSHA, NOSCRIPT, load).
         """
-        scripts = (
-            self._get_script,
-            self._create_script,
-            self._update_script,
-            self._cas_script,
-            self._revoke_script,
-        )
         try:
             with self._translate():
-                pipe = self._client.pipeline(transaction=False)
-                for script in scripts:
-                    pipe.script_load(script.script)
-                pipe.execute()
+                self._batch([("SCRIPT", "LOAD", script.source) for script in _SCRIPTS])
         except StoreUnavailable:
             return False
         return True
 
-    def _run(self, script: Script, key: str, args: list[str]) -> Any:
-        """EVALSHA ``script`` on one key; on NOSCRIPT (a new or emptied server) load it, retry.
+    def _batch(self, commands: Sequence[Command]) -> list[Any]:
+        """Several commands in one round trip; the first error reply raises."""
+        replies = self._connections.batch(commands)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
 
-        What redis-py's ``Script.__call__`` does, without its per-call type checks and
-        argument copies: this is the one round trip of every session read.
-        """
+    def _run(self, script: _Script, key: str, args: list[str]) -> Any:
+        """EVALSHA ``script`` on one key; on NOSCRIPT (a new or emptied server) load it, retry."""
         try:
-            return self._execute("EVALSHA", script.sha, 1, key, *args)
+            return self._command("EVALSHA", script.sha, 1, key, *args)
         except self._no_script:
-            self._client.script_load(script.script)
-            return self._execute("EVALSHA", script.sha, 1, key, *args)
+            self._command("SCRIPT", "LOAD", script.source)
+            return self._command("EVALSHA", script.sha, 1, key, *args)
 
     # -- the store interface ---------------------------------------------------------
 
@@ -291,15 +306,14 @@ class RedisSessionStore:
                 refresh = None
         with self._translate():
             if refresh is None:
-                fields: Any = self._client.hgetall(name)
+                flat: Any = self._command("HGETALL", name)
             else:
-                fields = self._run(
-                    self._get_script,
+                flat = self._run(
+                    _GET_SCRIPT,
                     name,
                     [repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
                 )
-                fields = dict(zip(fields[::2], fields[1::2], strict=True))
-        record = _record(key, fields)
+        record = _record(key, _pairs(flat))
         if record is None:
             return None
         if record.expires_at <= now:
@@ -339,21 +353,34 @@ class RedisSessionStore:
             args += [_DATA + data_name, value]
         with self._translate():
             if record.account is None:
-                made = self._run(self._create_script, self._name(record.key), args)
+                made = self._run(_CREATE_SCRIPT, self._name(record.key), args)
             else:
                 # Session and index sit in different keys (and Cluster slots): one
                 # pipelined round trip, not one script. An index entry whose session
                 # was not made is dropped by the next listing.
-                index = self._index(record.account)
-                ttl = _ttl_ms(record.absolute_at, record.created_at)
-                pipe = self._client.pipeline(transaction=False)
-                self._create_script(keys=[self._name(record.key)], args=args, client=pipe)
-                pipe.zadd(index, {record.key: record.absolute_at})
-                pipe.pexpire(index, ttl, nx=True)
-                pipe.pexpire(index, ttl, gt=True)
-                made = pipe.execute()[0]
+                made = self._create_indexed(record, args)
         if not made:
             raise SessionExists("session key already taken")
+
+    def _create_indexed(self, record: SessionRecord, args: list[str]) -> Any:
+        assert record.account is not None
+        index = self._index(record.account)
+        ttl = _ttl_ms(record.absolute_at, record.created_at)
+        commands: list[Command] = [
+            ("EVALSHA", _CREATE_SCRIPT.sha, 1, self._name(record.key), *args),
+            ("ZADD", index, repr(record.absolute_at), record.key),
+            ("PEXPIRE", index, ttl, "NX"),
+            ("PEXPIRE", index, ttl, "GT"),
+        ]
+        replies = self._connections.batch(commands)
+        if isinstance(replies[0], self._no_script):
+            # The other commands are idempotent: load the script and send them all again.
+            self._command("SCRIPT", "LOAD", _CREATE_SCRIPT.source)
+            replies = self._connections.batch(commands)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies[0]
 
     def update(
         self,
@@ -376,7 +403,7 @@ class RedisSessionStore:
                 ["d", _DATA + data_name, ""] if value is None else ["s", _DATA + data_name, value]
             )
         with self._translate():
-            written = self._run(self._update_script, self._name(key), args)
+            written = self._run(_UPDATE_SCRIPT, self._name(key), args)
         return bool(written)
 
     def update_value(
@@ -385,7 +412,7 @@ class RedisSessionStore:
         redis_key, field = self._name(key), _DATA + name
         for _ in range(UPDATE_ATTEMPTS):
             with self._translate():
-                reply: Any = self._client.hmget(redis_key, ["e", field])
+                reply: list[str | None] = self._command("HMGET", redis_key, "e", field)
             expires: str | None = reply[0]
             old: str | None = reply[1]
             if expires is None or float(expires) <= now:
@@ -400,7 +427,7 @@ class RedisSessionStore:
                 value or "",
             ]
             with self._translate():
-                outcome = self._run(self._cas_script, redis_key, args)
+                outcome = self._run(_CAS_SCRIPT, redis_key, args)
             if outcome == 1:
                 return value
             if outcome == -1:
@@ -410,11 +437,11 @@ class RedisSessionStore:
 
     def delete(self, key: str) -> None:
         with self._translate():
-            self._client.delete(self._name(key))
+            self._command("DEL", self._name(key))
 
     def revoke(self, key: str, now: float) -> bool:
         with self._translate():
-            return bool(self._run(self._revoke_script, self._name(key), [repr(now)]))
+            return bool(self._run(_REVOKE_SCRIPT, self._name(key), [repr(now)]))
 
     def _index(self, account: str) -> str:
         return f"{self._prefix}account:{account}"
@@ -429,29 +456,32 @@ class RedisSessionStore:
                 index = self._index(account)
                 # Entries past their absolute end can go at once; idle-expired,
                 # deleted or revoked ones are found below by their hash.
-                pipe = self._client.pipeline(transaction=False)
-                pipe.zremrangebyscore(index, "-inf", repr(now))
-                pipe.zrange(index, 0, -1)
-                keys = pipe.execute()[1]
-            pipe = self._client.pipeline(transaction=False)
-            for key in keys:
-                pipe.hgetall(self._name(key))
-            hashes: list[Any] = pipe.execute() if keys else []
-            records = [_record(k, h) for k, h in zip(keys, hashes, strict=True)]
+                keys = self._batch(
+                    [("ZREMRANGEBYSCORE", index, "-inf", repr(now)), ("ZRANGE", index, 0, -1)]
+                )[1]
+            hashes = self._batch([("HGETALL", self._name(key)) for key in keys]) if keys else []
+            records = [_record(k, _pairs(h)) for k, h in zip(keys, hashes, strict=True)]
             live = [r for r in records if r is not None and r.live(now)]
             dead = [k for k, r in zip(keys, records, strict=True) if r is None or not r.live(now)]
             if account is not None and dead:
-                self._client.zrem(self._index(account), *dead)
+                self._command("ZREM", self._index(account), *dead)
         live.sort(key=lambda r: r.created_at, reverse=True)
         return live if limit is None else live[:limit]
 
     def _session_keys(self) -> Iterator[str]:
         """Every session key (SCAN: for operators and the live gauge, not the hot path)."""
         start = len(self._prefix)
-        for name in self._client.scan_iter(match=self._prefix + "*", count=1000):
-            key = name[start:]
-            if ":" not in key:  # index keys are PREFIX + "account:" + ACCOUNT
-                yield key
+        cursor = "0"
+        while True:
+            cursor, names = self._command(
+                "SCAN", cursor, "MATCH", self._prefix + "*", "COUNT", 1000
+            )
+            for name in names:
+                key = name[start:]
+                if ":" not in key:  # index keys are PREFIX + "account:" + ACCOUNT
+                    yield key
+            if cursor == "0":
+                return
 
     def count_live(self, now: float) -> int:
         return len(self.list_sessions(now))
@@ -462,7 +492,16 @@ class RedisSessionStore:
 
     def close(self) -> None:
         """Close pooled connections; new ones are opened on next use."""
-        self._client.connection_pool.disconnect()
+        self._connections.close()
+
+
+def _pairs(reply: Mapping[str, str] | Sequence[str]) -> Mapping[str, str]:
+    """A hash's fields from HGETALL's reply: a map in RESP3 (redis-py 8's default), or
+    a flat list (field, value, field, value, ...) in RESP2 and from a script."""
+    if isinstance(reply, Mapping):
+        return reply
+    it = iter(reply)
+    return dict(zip(it, it, strict=True))
 
 
 def _record(key: str, fields: Mapping[str, str]) -> SessionRecord | None:

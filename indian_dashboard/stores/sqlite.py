@@ -81,6 +81,13 @@ _UPSERT_VALUE = (
 )
 _DELETE_VALUE = "DELETE FROM session_data WHERE session_id = ? AND name = ?"
 _IS_LIVE = "SELECT 1 FROM sessions WHERE id = ? AND expires_at > ? AND revoked = 0"
+#: The commonest write (one value, no activity stamp) as one statement, which is its
+#: own transaction: the liveness check and the upsert cannot be split by another writer.
+_UPSERT_VALUE_IF_LIVE = (
+    "INSERT INTO session_data (session_id, name, value)"
+    f" SELECT ?, ?, ? WHERE EXISTS ({_IS_LIVE})"
+    " ON CONFLICT (session_id, name) DO UPDATE SET value = excluded.value"
+)
 
 #: Rows removed per transaction by a purge, so that requests are served in between.
 PURGE_BATCH = 500
@@ -228,6 +235,16 @@ class SQLiteSessionStore:
         changes: Mapping[str, Change],
         touch: Touch | None = None,
     ) -> bool:
+        if touch is None and len(changes) == 1:
+            ((name, value),) = changes.items()
+            if value is not None:
+                # One statement instead of BEGIN, check, write, COMMIT: 1 round trip into
+                # SQLite instead of 4 for what almost every POST writes.
+                with self._translate():
+                    written = self._conn().execute(
+                        _UPSERT_VALUE_IF_LIVE, (key, name, value, key, now)
+                    )
+                return written.rowcount == 1
         with self._write() as conn:
             if touch is None:
                 alive = conn.execute(_IS_LIVE, (key, now)).fetchone() is not None

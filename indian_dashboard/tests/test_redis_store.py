@@ -114,10 +114,10 @@ def test_idle_session_disappears_from_redis_by_itself(redis_url: str, tmp_path: 
     now = time.time()
     store.create(SessionRecord("idle", now, now, now + 60, now + 0.3, "s", True, {}))
     try:
-        client = store._client
-        assert client.exists("session:idle") == 1
+        exists = store._connections.command
+        assert exists("EXISTS", "session:idle") == 1
         time.sleep(0.6)
-        assert client.exists("session:idle") == 0
+        assert exists("EXISTS", "session:idle") == 0
     finally:
         store.close()
 
@@ -204,8 +204,9 @@ def test_settings_reach_the_connection_pool(redis_url: str, tmp_path: Path) -> N
         redis_url, instance_path=str(tmp_path), redis=RedisSettings("p:", 3, 0.75, 0.5)
     )
     assert isinstance(store, RedisSessionStore)
-    pool = store._client.connection_pool
-    assert pool.max_connections == 3
+    connections = store._connections
+    assert connections.size == 3
+    pool = connections.factory
     assert pool.connection_kwargs["socket_timeout"] == 0.75
     assert pool.connection_kwargs["socket_connect_timeout"] == 0.5
     store.close()
@@ -271,7 +272,7 @@ def test_rediss_url_selects_tls(tmp_path: Path) -> None:
 
     store = open_store("rediss://127.0.0.1:1/0", instance_path=str(tmp_path))
     assert isinstance(store, RedisSessionStore)
-    assert issubclass(store._client.connection_pool.connection_class, redis.SSLConnection)
+    assert issubclass(store._connections.factory.connection_class, redis.SSLConnection)
     store.close()
 
 

@@ -89,6 +89,23 @@ class TestStoreContract:
         assert live(store, "k1", NOW + 12) is None
         assert store.get("k1", NOW + 11, Refresh(0, 100)) in (None, make_record(idle=10))
 
+    def test_one_value_write_checks_liveness_too(self, store: SessionStore) -> None:
+        """The commonest write (one value, no activity stamp) refuses a dead session."""
+        store.create(make_record(key="gone"))
+        store.delete("gone")
+        store.create(make_record(key="idle", idle=10))
+        store.create(make_record(key="revoked"))
+        store.revoke("revoked", NOW)
+        for key, now in (("gone", NOW), ("idle", NOW + 10), ("revoked", NOW)):
+            assert store.update(key, now, {"n": "9"}) is False, key
+        assert store.get("gone", NOW) is None
+        idle = store.get("idle", NOW)
+        revoked = store.get("revoked", NOW)
+        assert idle is not None and revoked is not None
+        assert idle.data["n"] == revoked.data["n"] == "1"
+        store.create(make_record(key="alive"))
+        assert store.update("alive", NOW, {"n": "9"}) is True
+
     def test_delete_is_idempotent(self, store: SessionStore) -> None:
         store.create(make_record())
         store.delete("k1")

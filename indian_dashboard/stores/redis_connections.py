@@ -1,0 +1,129 @@
+"""The Redis store's connections: lent out for one command, or one batch, at a time.
+
+redis-py's ``Connection`` does everything on the wire (connect, TLS, AUTH,
+SELECT, packing, hiredis parsing, socket timeouts, closing itself on a socket
+error); this pool only lends them out. It stands in for redis-py's
+``Redis.execute_command`` and ``BlockingConnectionPool`` because every request
+sends its session command through here, and that path costs a worker about 80 µs
+of CPU per command against 53 µs through this one (retry wrapper, observability
+hooks, response callbacks, a pure-Python LIFO queue): see docs/benchmarks.md.
+
+At most ``size`` connections exist per process; a borrower waits up to ``wait``
+seconds for one, then gets redis-py's ``ConnectionError("No connection
+available.")``, as with ``BlockingConnectionPool``. A process made by ``fork``
+never uses its parent's sockets.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redis.connection import ConnectionPool
+
+#: A redis-py ``Connection`` (its methods carry no type hints, so it is ``Any`` here).
+AbstractConnection = Any
+
+#: One command as sent: its name, then its arguments.
+Command = Sequence[str | int | float]
+
+
+class RedisConnections:
+    """Lends redis-py connections built by ``factory`` (which parsed the URL and options)."""
+
+    def __init__(
+        self,
+        factory: ConnectionPool,
+        size: int,
+        wait: float | None,
+        no_connection: type[Exception],
+        response_error: type[Exception],
+    ) -> None:
+        self.factory = factory
+        self.size = size
+        self._wait = wait
+        self._no_connection = no_connection
+        self._response_error = response_error
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        # Most recently used first (a warm socket); the queue holds one permit per
+        # connection that may exist. SimpleQueue is C code: no Python-level lock.
+        self._idle: list[AbstractConnection] = []
+        self._permits: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(self.size):
+            self._permits.put(None)
+
+    def _borrow(self) -> AbstractConnection:
+        if self._pid != os.getpid():
+            # Forked: the parent's sockets are the parent's. Dropping them closes only
+            # this process's copies (redis-py shuts a socket down only in its owner).
+            self._reset()
+        try:
+            self._permits.get(timeout=self._wait)
+        except queue.Empty:
+            raise self._no_connection("No connection available.") from None
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            factory = self.factory
+            return factory.connection_class(**factory.connection_kwargs)
+        # Readable while idle means the server closed it (a restart, its idle timeout)
+        # or sent something unasked; redis-py reports the first as an error. Either
+        # way start afresh rather than read a stale reply: it reconnects on send.
+        # (``can_read`` would connect a closed one: skip it then, or an outage would
+        # cost two connect timeouts.)
+        try:
+            stale = conn._sock is not None and conn.can_read()
+        except Exception:
+            stale = True
+        if stale:
+            conn.disconnect()
+        return conn
+
+    def _give_back(self, conn: AbstractConnection) -> None:
+        self._idle.append(conn)
+        self._permits.put(None)
+
+    def command(self, *args: str | int | float) -> Any:
+        """Send one command and answer its reply (an error reply raises, as in redis-py).
+
+        Replies are as redis-py's connection parses them, without its per-command
+        callbacks: ``HGETALL`` answers a dict in RESP3 and a flat list in RESP2.
+        """
+        conn = self._borrow()
+        try:
+            conn.send_command(*args)
+            return conn.read_response()
+        finally:
+            # On a socket error or timeout redis-py has closed the connection itself:
+            # it reconnects on next use. An error reply leaves it clean.
+            self._give_back(conn)
+
+    def batch(self, commands: Sequence[Command]) -> list[Any]:
+        """Send ``commands`` in one write and read every reply: one round trip.
+
+        Error replies come back in the list as exceptions (the others still count);
+        a socket error raises.
+        """
+        conn = self._borrow()
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except self._response_error as err:
+                    replies.append(err)
+            return replies
+        finally:
+            self._give_back(conn)
+
+    def close(self) -> None:
+        """Close the idle connections; each reconnects on its next use."""
+        for conn in list(self._idle):
+            conn.disconnect()

@@ -1,0 +1,116 @@
+"""RedisConnections: the Redis store's own lending of redis-py connections (unit tests
+against the private redis-server)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from indian_dashboard.stores.redis_connections import RedisConnections
+
+from .redis_server import RedisServer
+
+
+def _connections(
+    url: str, size: int = 2, wait: float = 0.3, timeout: float = 2.0
+) -> RedisConnections:
+    factory = redis.ConnectionPool.from_url(
+        url, socket_timeout=timeout, decode_responses=True, max_connections=size
+    )
+    return RedisConnections(
+        factory, size, wait, redis.exceptions.ConnectionError, redis.exceptions.ResponseError
+    )
+
+
+@pytest.fixture
+def conns(redis_url: str) -> Iterator[RedisConnections]:
+    made = _connections(redis_url)
+    yield made
+    made.close()
+
+
+def test_one_command_answers_its_reply(conns: RedisConnections) -> None:
+    assert conns.command("SET", "k", "v") == "OK"
+    assert conns.command("GET", "k") == "v"
+    conns.command("HSET", "h", "a", "1", "b", "2")
+    assert dict(conns.command("HGETALL", "h")) == {"a": "1", "b": "2"}
+
+
+def test_a_connection_is_reused(conns: RedisConnections) -> None:
+    first = conns.command("CLIENT", "ID")
+    assert conns.command("CLIENT", "ID") == first
+
+
+def test_error_reply_raises_and_leaves_the_connection_usable(conns: RedisConnections) -> None:
+    conns.command("SET", "s", "text")
+    before = conns.command("CLIENT", "ID")
+    with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE"):
+        conns.command("HGET", "s", "f")
+    assert conns.command("CLIENT", "ID") == before  # not reconnected
+    with pytest.raises(redis.exceptions.NoScriptError):
+        conns.command("EVALSHA", "0" * 40, 0)
+
+
+def test_batch_is_one_write_and_keeps_error_replies_in_place(conns: RedisConnections) -> None:
+    conns.command("SET", "s", "text")
+    replies = conns.batch([("PING",), ("HGET", "s", "f"), ("GET", "s")])
+    assert replies[0] == "PONG" and replies[2] == "text"
+    assert isinstance(replies[1], redis.exceptions.ResponseError)
+    # Every reply was read: the next command gets its own.
+    assert conns.command("ECHO", "next") == "next"
+
+
+def test_at_most_size_connections_and_a_bounded_wait(redis_url: str) -> None:
+    conns = _connections(redis_url, size=1, wait=0.3)
+    held = threading.Thread(target=conns.command, args=("BLPOP", "nothing", "1"))
+    held.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    with pytest.raises(redis.exceptions.ConnectionError, match="No connection available"):
+        conns.command("PING")
+    assert 0.25 < time.monotonic() - started < 0.9
+    held.join()
+    assert conns.command("PING") == "PONG"  # the permit came back
+    conns.close()
+
+
+def test_timed_out_reply_is_never_read_by_the_next_command(redis_url: str) -> None:
+    """A reply that arrives after its command timed out must not answer the next one."""
+    conns = _connections(redis_url, size=1, timeout=0.2)
+    with pytest.raises(redis.exceptions.TimeoutError):
+        conns.command("BLPOP", "nothing", "0.5")  # its (nil) comes after 0.5 s
+    time.sleep(0.7)  # the late reply has arrived by now
+    assert conns.command("ECHO", "mine") == "mine"
+    conns.close()
+
+
+def test_connection_closed_by_the_server_is_replaced(
+    conns: RedisConnections, redis_server: RedisServer
+) -> None:
+    first = conns.command("CLIENT", "ID")
+    redis_server.client().client_kill_filter(_id=first)
+    time.sleep(0.05)
+    second = conns.command("CLIENT", "ID")
+    assert second != first
+
+
+def test_a_forked_child_opens_its_own_connection(conns: RedisConnections) -> None:
+    parent = conns.command("CLIENT", "ID")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.write(write, str(conns.command("CLIENT", "ID")).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = int(os.read(read, 64).decode())
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child != parent
+    assert conns.command("CLIENT", "ID") == parent  # the parent's socket is untouched
