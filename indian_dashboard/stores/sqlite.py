@@ -16,8 +16,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from ..config import RedisSettings
@@ -89,6 +90,17 @@ _UPSERT_VALUE_IF_LIVE = (
     " ON CONFLICT (session_id, name) DO UPDATE SET value = excluded.value"
 )
 
+#: While SQLite answers "busy" (another process holds the write lock), wait this long,
+#: doubling up to the cap, then try again, until the busy timeout. SQLite's own busy
+#: handler waits 1 ms first, then longer: with two workers writing at once, that
+#: first millisecond was most of what a contended write cost, for a lock held for
+#: tens of microseconds.
+BUSY_WAIT_FIRST = 0.00005
+BUSY_WAIT_MAX = 0.002
+_SQLITE_BUSY = 5
+
+T = TypeVar("T")
+
 #: Rows removed per transaction by a purge, so that requests are served in between.
 PURGE_BATCH = 500
 #: Every this many creations in one process, one purge batch runs on the side.
@@ -111,6 +123,9 @@ class SQLiteSessionStore:
         with self._translate():
             conn = self._connect()
             try:
+                # Setting up (once per process) may meet another process doing the
+                # same: SQLite's own busy handler is good enough here.
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
                 present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
@@ -144,9 +159,8 @@ class SQLiteSessionStore:
     # -- connections -----------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=True
-        )
+        # timeout=0: "busy" comes back at once and _when_free waits (see BUSY_WAIT_FIRST).
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=True)
         # NORMAL is durable against application crashes in WAL mode; only a power
         # loss can drop the last commits, which for sessions means a re-login.
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -172,12 +186,41 @@ class SQLiteSessionStore:
             raise self._outages.unavailable(f"sqlite database error: {err}") from err
         self._outages.succeeded()
 
+    def _when_free(self, attempt: Callable[[], T]) -> T:
+        """``attempt()``, tried again while SQLite is busy, for up to the busy timeout.
+
+        Only for what fails before changing anything: a statement on its own, or
+        ``BEGIN IMMEDIATE``. Inside a transaction that holds the write lock, nothing
+        is busy in WAL mode.
+        """
+        try:
+            return attempt()
+        except sqlite3.OperationalError as err:
+            if not _is_busy(err):
+                raise
+        deadline = time.monotonic() + self._busy_timeout
+        wait = BUSY_WAIT_FIRST
+        while True:
+            time.sleep(wait)
+            try:
+                return attempt()
+            except sqlite3.OperationalError as err:
+                if not _is_busy(err) or time.monotonic() >= deadline:
+                    raise
+            wait = min(wait * 2, BUSY_WAIT_MAX)
+
+    def _rows(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        """The rows of one query (reads wait out a busy database too)."""
+        with self._translate():
+            conn = self._conn()
+            return self._when_free(lambda: conn.execute(sql, args).fetchall())
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding SQLite's writer lock from the start."""
         with self._translate():
             conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
+            self._when_free(lambda: conn.execute("BEGIN IMMEDIATE"))
             try:
                 yield conn
             except BaseException:
@@ -188,8 +231,7 @@ class SQLiteSessionStore:
     # -- the store interface -----------------------------------------------------------
 
     def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
-        with self._translate():
-            rows = self._conn().execute(_SELECT, (key,)).fetchall()
+        rows = self._rows(_SELECT, (key,))
         if not rows:
             return None
         record = _record(rows[0])
@@ -240,10 +282,10 @@ class SQLiteSessionStore:
             if value is not None:
                 # One statement instead of BEGIN, check, write, COMMIT: 1 round trip into
                 # SQLite instead of 4 for what almost every POST writes.
+                args = (key, name, value, key, now)
                 with self._translate():
-                    written = self._conn().execute(
-                        _UPSERT_VALUE_IF_LIVE, (key, name, value, key, now)
-                    )
+                    conn = self._conn()
+                    written = self._when_free(lambda: conn.execute(_UPSERT_VALUE_IF_LIVE, args))
                 return written.rowcount == 1
         with self._write() as conn:
             if touch is None:
@@ -298,9 +340,7 @@ class SQLiteSessionStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        with self._translate():
-            rows = self._conn().execute(sql, args).fetchall()
-        return [_record(row) for row in rows]
+        return [_record(row) for row in self._rows(sql, args)]
 
     def purge_expired(self, now: float) -> int:
         """Remove expired records in batches; between two batches the write lock stays
@@ -331,27 +371,26 @@ class SQLiteSessionStore:
             return len(keys)
 
     def count_live(self, now: float) -> int:
-        with self._translate():
-            (n,) = (
-                self._conn()
-                .execute(
-                    "SELECT count(*) FROM sessions WHERE expires_at > ? AND revoked = 0", (now,)
-                )
-                .fetchone()
-            )
-        return int(n)
+        sql = "SELECT count(*) FROM sessions WHERE expires_at > ? AND revoked = 0"
+        return int(self._rows(sql, (now,))[0][0])
 
     def count(self) -> int:
         """How many records exist, live or not yet purged."""
-        with self._translate():
-            (n,) = self._conn().execute("SELECT count(*) FROM sessions").fetchone()
-        return int(n)
+        return int(self._rows("SELECT count(*) FROM sessions", ())[0][0])
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             conn.close()
         self._local = threading.local()
+
+
+def _is_busy(err: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (any extended code): another connection holds the lock."""
+    code = getattr(err, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return bool(code & 0xFF == _SQLITE_BUSY)
+    return "locked" in str(err)
 
 
 def _yield_lock(seconds: float) -> None:

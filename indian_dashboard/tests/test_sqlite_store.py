@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -147,6 +150,58 @@ def test_locked_database_is_store_unavailable(tmp_path: Path) -> None:
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda s: s.update("k1", NOW, {"n": "2"}), id="one-statement"),
+        pytest.param(lambda s: s.update("k1", NOW, {"n": "2", "m": "3"}), id="transaction"),
+        pytest.param(lambda s: s.delete("k1"), id="delete"),
+    ],
+)
+def test_a_write_waits_for_a_short_lock_in_small_steps(tmp_path: Path, write: Any) -> None:
+    """A lock held elsewhere for 30 ms delays each kind of write by about that, then it
+    goes through (the busy timeout is 5 s)."""
+    path = tmp_path / "s.db"
+    store = SQLiteSessionStore(path, busy_timeout=5)
+    store.create(make_record())
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.03, lambda: blocker.execute("COMMIT"))
+    started = time.monotonic()
+    release.start()
+    try:
+        write(store)
+    finally:
+        release.join()
+        blocker.close()
+    assert 0.025 < time.monotonic() - started < 0.5
+
+
+def test_busy_waits_start_small_and_stop_at_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indian_dashboard.stores import StoreUnavailable
+
+    waits: list[float] = []
+    monkeypatch.setattr(sqlite_store.time, "sleep", waits.append)
+    ticks = iter(range(1000))
+    monkeypatch.setattr(sqlite_store.time, "monotonic", lambda: next(ticks) * 0.001)
+    path = tmp_path / "s.db"
+    store = SQLiteSessionStore(path, busy_timeout=0.02)
+    store.create(make_record())
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.update("k1", NOW, {"n": "2"})
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert waits[0] == sqlite_store.BUSY_WAIT_FIRST < 0.001
+    assert max(waits) == sqlite_store.BUSY_WAIT_MAX
+    assert 10 <= len(waits) <= 25  # about 20 ticks of the fake clock
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
