@@ -71,7 +71,11 @@ class RedisConnections:
             conn = self._idle.pop()
         except IndexError:
             factory = self.factory
-            return factory.connection_class(**factory.connection_kwargs)
+            try:
+                return factory.connection_class(**factory.connection_kwargs)
+            except BaseException:
+                self._permits.put(None)
+                raise
         # Readable while idle means the server closed it (a restart, its idle timeout)
         # or sent something unasked; redis-py reports the first as an error. Either
         # way start afresh rather than read a stale reply: it reconnects on send.
