@@ -318,6 +318,12 @@ def test_read_is_one_command_and_writes_nothing(
         assert rv.client.get("/api/watchlist").status_code == 200
     assert _round_trips(commands) == ["evalsha"]
     assert _writes(commands) == []
+    # This worker has now seen the activity stamp: until the interval has passed,
+    # a read is a plain HGETALL, without running the script.
+    clock.advance(0.2)
+    with recorded_commands(redis_server) as commands:
+        assert rv.client.get("/api/watchlist").status_code == 200
+    assert [c.name for c in commands] == ["hgetall"]
 
 
 def test_read_with_due_activity_is_one_round_trip(
