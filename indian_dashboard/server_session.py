@@ -75,12 +75,13 @@ class ServerSession(SessionMixin):
             return
         assert self._sid is not None  # unloaded implies a presented id
         key = store_key(self._sid)
-        record = self._interface.read(key, self.request)
+        now = self._interface.now()
+        record = self._interface.read(key, self.request, now)
         data: dict[str, Any] = {}
         gone: Literal["expired", "revoked"] = "expired"
         if record is None:
             self._interface.vanished(key)
-        elif not record.live(self._interface.now()):
+        elif not record.live(now):
             if record.revoked:
                 gone = "revoked"  # kept until it expires, so every holder is told
             else:

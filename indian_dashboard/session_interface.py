@@ -110,7 +110,7 @@ class ServerSessionInterface(SessionInterface):
         """POSIX seconds from the injected clock."""
         return self.clock.now().timestamp()
 
-    def read(self, key: str, req: Request) -> SessionRecord | None:
+    def read(self, key: str, req: Request, now: float) -> SessionRecord | None:
         """The live record under ``key``: the one store round trip of a read.
 
         A safe request that counts as activity records it in that same round trip
@@ -118,7 +118,7 @@ class ServerSessionInterface(SessionInterface):
         when their answer is saved, so a refused one (a CSRF failure) changes nothing.
         """
         refresh = self._refresh if req.method == "GET" and not self.passive(req) else None
-        return self.store.get(key, self.now(), refresh)
+        return self.store.get(key, now, refresh)
 
     def passive(self, req: Request) -> bool:
         """Whether ``req``'s view is marked ``@passive`` (status polling)."""

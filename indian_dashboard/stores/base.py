@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 #: An update of one user-data key: new text, or ``None`` to remove the key.
@@ -66,6 +67,39 @@ class OutageLog:
                 return
             self.available = True
         self._log.info("session store available again")
+
+
+class StoreGuard:
+    """``with guard:`` around a store call: a failure that ``classify`` describes (it
+    answers a reason, or ``None`` for an error that is not an outage) is raised as
+    :class:`StoreUnavailable` and noted in ``outages``; a success is noted too.
+
+    One instance serves every call and thread (it keeps no per-call state). A class
+    rather than ``contextlib.contextmanager``: it runs on every request, and a
+    generator-based one costs several times more.
+    """
+
+    __slots__ = ("_classify", "_outages")
+
+    def __init__(self, outages: OutageLog, classify: Callable[[BaseException], str | None]) -> None:
+        self._outages = outages
+        self._classify = classify
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        err: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if err is None:
+            self._outages.succeeded()
+            return
+        reason = self._classify(err)
+        if reason is not None:
+            raise self._outages.unavailable(reason) from err
 
 
 class SessionExists(StoreError):

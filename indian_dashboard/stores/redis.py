@@ -25,7 +25,6 @@ warning when that starts and one line when Redis answers again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import logging
@@ -43,6 +42,7 @@ from .base import (
     SessionExists,
     SessionGone,
     SessionRecord,
+    StoreGuard,
     StoreUnavailable,
     Touch,
 )
@@ -204,6 +204,8 @@ class RedisSessionStore:
         # or restarted server).
         self._no_script: type[Exception] = exc.NoScriptError
         self._outages = OutageLog(log)
+        #: ``with self._translate:`` turns "Redis is away" into StoreUnavailable.
+        self._translate = StoreGuard(self._outages, self._outage_reason)
         #: Session key -> a ``last_activity`` this process has read. Activity stamps
         #: only move forward, so it is a lower bound of the stored one: while it is
         #: younger than the refresh interval, no refresh can be due and a read needs
@@ -249,18 +251,13 @@ class RedisSessionStore:
 
     # -- outages ------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _translate(self) -> Iterator[None]:
-        """Turn "Redis is away" into :class:`StoreUnavailable`; log changes of state."""
-        try:
-            yield
-        except self._outage_errors as err:
-            raise self._outages.unavailable(_describe(err)) from err
-        except self._response_error as err:
-            if not str(err).startswith(_OUTAGE_REPLIES):
-                raise
-            raise self._outages.unavailable(_describe(err)) from err
-        self._outages.succeeded()
+    def _outage_reason(self, err: BaseException) -> str | None:
+        """Why ``err`` means "Redis is away", or ``None`` if it does not."""
+        if isinstance(err, self._outage_errors):
+            return _describe(err)
+        if isinstance(err, self._response_error) and str(err).startswith(_OUTAGE_REPLIES):
+            return _describe(err)
+        return None
 
     def prepare(self) -> bool:
         """Load the scripts into Redis (one round trip); False if Redis does not answer.
@@ -269,7 +266,7 @@ class RedisSessionStore:
         that restarts empty gets them again on first use (EVALSHA, NOSCRIPT, load).
         """
         try:
-            with self._translate():
+            with self._translate:
                 self._batch([("SCRIPT", "LOAD", script.source) for script in _SCRIPTS])
         except StoreUnavailable:
             return False
@@ -304,7 +301,7 @@ class RedisSessionStore:
                 # Not due (see ``_seen_activity``): a plain HGETALL is the same read,
                 # without running a script in Redis.
                 refresh = None
-        with self._translate():
+        with self._translate:
             if refresh is None:
                 flat: Any = self._command("HGETALL", name)
             else:
@@ -351,7 +348,7 @@ class RedisSessionStore:
             args += ["r", "1"]
         for data_name, value in record.data.items():
             args += [_DATA + data_name, value]
-        with self._translate():
+        with self._translate:
             if record.account is None:
                 made = self._run(_CREATE_SCRIPT, self._name(record.key), args)
             else:
@@ -402,7 +399,7 @@ class RedisSessionStore:
             args += (
                 ["d", _DATA + data_name, ""] if value is None else ["s", _DATA + data_name, value]
             )
-        with self._translate():
+        with self._translate:
             written = self._run(_UPDATE_SCRIPT, self._name(key), args)
         return bool(written)
 
@@ -411,7 +408,7 @@ class RedisSessionStore:
     ) -> Change:
         redis_key, field = self._name(key), _DATA + name
         for _ in range(UPDATE_ATTEMPTS):
-            with self._translate():
+            with self._translate:
                 reply: list[str | None] = self._command("HMGET", redis_key, "e", field)
             expires: str | None = reply[0]
             old: str | None = reply[1]
@@ -426,7 +423,7 @@ class RedisSessionStore:
                 "d" if value is None else "s",
                 value or "",
             ]
-            with self._translate():
+            with self._translate:
                 outcome = self._run(_CAS_SCRIPT, redis_key, args)
             if outcome == 1:
                 return value
@@ -436,11 +433,11 @@ class RedisSessionStore:
         raise StoreUnavailable("too many concurrent updates of one session key")
 
     def delete(self, key: str) -> None:
-        with self._translate():
+        with self._translate:
             self._command("DEL", self._name(key))
 
     def revoke(self, key: str, now: float) -> bool:
-        with self._translate():
+        with self._translate:
             return bool(self._run(_REVOKE_SCRIPT, self._name(key), [repr(now)]))
 
     def _index(self, account: str) -> str:
@@ -449,7 +446,7 @@ class RedisSessionStore:
     def list_sessions(
         self, now: float, account: str | None = None, limit: int | None = None
     ) -> list[SessionRecord]:
-        with self._translate():
+        with self._translate:
             if account is None:
                 keys = list(self._session_keys())
             else:

@@ -29,6 +29,7 @@ from .base import (
     SessionExists,
     SessionGone,
     SessionRecord,
+    StoreGuard,
     Touch,
 )
 
@@ -116,11 +117,12 @@ class SQLiteSessionStore:
         self._local = threading.local()
         self._creations = 0
         self._outages = OutageLog(log)
+        self._translate = StoreGuard(self._outages, _outage_reason)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Owner-only, like the key file: SQLite gives its -wal and -shm files the
         # same mode, and the rows hold CSRF secrets and sealed credentials.
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        with self._translate():
+        with self._translate:
             conn = self._connect()
             try:
                 # Setting up (once per process) may meet another process doing the
@@ -176,16 +178,6 @@ class SQLiteSessionStore:
         conn: sqlite3.Connection = local.conn
         return conn
 
-    @contextlib.contextmanager
-    def _translate(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as err:
-            raise self._outages.unavailable(f"sqlite: {err}") from err
-        except sqlite3.DatabaseError as err:
-            raise self._outages.unavailable(f"sqlite database error: {err}") from err
-        self._outages.succeeded()
-
     def _when_free(self, attempt: Callable[[], T]) -> T:
         """``attempt()``, tried again while SQLite is busy, for up to the busy timeout.
 
@@ -211,14 +203,14 @@ class SQLiteSessionStore:
 
     def _rows(self, sql: str, args: Sequence[Any]) -> list[Any]:
         """The rows of one query (reads wait out a busy database too)."""
-        with self._translate():
+        with self._translate:
             conn = self._conn()
             return self._when_free(lambda: conn.execute(sql, args).fetchall())
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding SQLite's writer lock from the start."""
-        with self._translate():
+        with self._translate:
             conn = self._conn()
             self._when_free(lambda: conn.execute("BEGIN IMMEDIATE"))
             try:
@@ -283,7 +275,7 @@ class SQLiteSessionStore:
                 # One statement instead of BEGIN, check, write, COMMIT: 1 round trip into
                 # SQLite instead of 4 for what almost every POST writes.
                 args = (key, name, value, key, now)
-                with self._translate():
+                with self._translate:
                     conn = self._conn()
                     written = self._when_free(lambda: conn.execute(_UPSERT_VALUE_IF_LIVE, args))
                 return written.rowcount == 1
@@ -383,6 +375,15 @@ class SQLiteSessionStore:
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             conn.close()
         self._local = threading.local()
+
+
+def _outage_reason(err: BaseException) -> str | None:
+    """Every sqlite3 database error means the store cannot serve (locked, full, corrupt)."""
+    if isinstance(err, sqlite3.OperationalError):
+        return f"sqlite: {err}"
+    if isinstance(err, sqlite3.DatabaseError):
+        return f"sqlite database error: {err}"
+    return None
 
 
 def _is_busy(err: sqlite3.OperationalError) -> bool:
