@@ -45,7 +45,8 @@ class SecurityHeaders:
     It works on the plain ``(name, value)`` pairs handed to ``start_response``:
     ours are constants checked once, so every answer pays a list extend instead of
     werkzeug's per-header validation in an ``after_request`` hook. Error pages and
-    404s, which never reach a view, get them too.
+    404s, which never reach a view, get them too. (So ``after_request`` hooks and
+    ``Response`` objects do not show them: look at what the client receives.)
     """
 
     def __init__(self, app: WSGIApplication) -> None:

@@ -175,6 +175,20 @@ def _import_driver() -> ModuleType:
         ) from None
 
 
+def _without_maintenance_notifications() -> dict[str, Any]:
+    """redis-py 8's option that turns off maintenance notifications, where it has one.
+
+    They are handled by redis-py's own pool, which RedisConnections replaces: left on,
+    a notification would sit unread on an idle connection (which RedisConnections
+    then drops as stale) and the connections would not move with a migrating node.
+    """
+    try:
+        config = importlib.import_module("redis.maint_notifications").MaintNotificationsConfig
+    except (ImportError, AttributeError):
+        return {}  # redis-py before 8: no such notifications
+    return {"maint_notifications_config": config(enabled=False)}
+
+
 def _ttl_ms(expires_at: float, now: float) -> int:
     """Milliseconds from ``now`` to ``expires_at``, at least 1 (0 would not set a TTL)."""
     return max(1, math.ceil((expires_at - now) * 1000))
@@ -236,6 +250,7 @@ class RedisSessionStore:
             socket_connect_timeout=options.connect_timeout,
             retry=no_retry,
             decode_responses=True,
+            **_without_maintenance_notifications(),
         )
         connections = RedisConnections(
             factory,

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -47,35 +49,47 @@ class RedisConnections:
         self._wait = wait
         self._no_connection = no_connection
         self._response_error = response_error
+        self._reset_lock = threading.Lock()
         self._reset()
+        # A forked child starts afresh at once, while it has one thread; the pid check
+        # in _borrow covers a fork that bypasses os.fork.
+        this = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _reset_if_alive(this))
 
     def _reset(self) -> None:
-        self._pid = os.getpid()
         # Most recently used first (a warm socket); the queue holds one permit per
         # connection that may exist. SimpleQueue is C code: no Python-level lock.
         self._idle: list[AbstractConnection] = []
         self._permits: queue.SimpleQueue[None] = queue.SimpleQueue()
         for _ in range(self.size):
             self._permits.put(None)
+        # Last: a thread that sees this process's pid sees the new idle list and permits.
+        self._pid = os.getpid()
 
     def _borrow(self) -> AbstractConnection:
         if self._pid != os.getpid():
             # Forked: the parent's sockets are the parent's. Dropping them closes only
             # this process's copies (redis-py shuts a socket down only in its owner).
-            self._reset()
+            with self._reset_lock:
+                if self._pid != os.getpid():
+                    self._reset()
         try:
             self._permits.get(timeout=self._wait)
         except queue.Empty:
             raise self._no_connection("No connection available.") from None
         try:
+            return self._ready_connection()
+        except BaseException:
+            self._permits.put(None)
+            raise
+
+    def _ready_connection(self) -> AbstractConnection:
+        """An idle connection fit to send on, or a new one (which connects on send)."""
+        try:
             conn = self._idle.pop()
         except IndexError:
             factory = self.factory
-            try:
-                return factory.connection_class(**factory.connection_kwargs)
-            except BaseException:
-                self._permits.put(None)
-                raise
+            return factory.connection_class(**factory.connection_kwargs)
         # Readable while idle means the server closed it (a restart, its idle timeout)
         # or sent something unasked; redis-py reports the first as an error. Either
         # way start afresh rather than read a stale reply: it reconnects on send.
@@ -85,6 +99,9 @@ class RedisConnections:
             stale = conn._sock is not None and conn.can_read()
         except Exception:
             stale = True
+        except BaseException:
+            self._idle.append(conn)
+            raise
         if stale:
             conn.disconnect()
         return conn
@@ -131,3 +148,9 @@ class RedisConnections:
         """Close the idle connections; each reconnects on its next use."""
         for conn in list(self._idle):
             conn.disconnect()
+
+
+def _reset_if_alive(ref: weakref.ref[RedisConnections]) -> None:
+    connections = ref()
+    if connections is not None:
+        connections._reset()

@@ -128,7 +128,10 @@ class SQLiteSessionStore:
                 # Setting up (once per process) may meet another process doing the
                 # same: SQLite's own busy handler is good enough here.
                 conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-                conn.execute("PRAGMA journal_mode=WAL")
+                (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                if str(mode).lower() != "wal":
+                    # E.g. a network file system: readers then block writers.
+                    log.warning("SQLite session store is not in WAL mode (%s)", mode)
                 conn.executescript(_SCHEMA)
                 present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
                 for column, kind in _ADDED_COLUMNS.items():
@@ -218,7 +221,13 @@ class SQLiteSessionStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            try:
+                # Busy only outside WAL mode (a reader holding the file): safe to retry.
+                self._when_free(lambda: conn.execute("COMMIT"))
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")  # never leave the write lock held
+                raise
 
     # -- the store interface -----------------------------------------------------------
 

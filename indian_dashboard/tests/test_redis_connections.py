@@ -7,10 +7,12 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
+from indian_dashboard.stores.redis import RedisSessionStore
 from indian_dashboard.stores.redis_connections import RedisConnections
 
 from .redis_server import RedisServer
@@ -114,3 +116,39 @@ def test_a_forked_child_opens_its_own_connection(conns: RedisConnections) -> Non
     os.waitpid(pid, 0)
     assert child != parent
     assert conns.command("CLIENT", "ID") == parent  # the parent's socket is untouched
+
+
+def test_a_forked_child_starts_afresh_at_the_fork(redis_url: str) -> None:
+    """Reset by an at-fork hook while the child has one thread, not by whichever of its
+    threads borrows first; a connection the parent had lent out is not missed."""
+    conns = _connections(redis_url, size=1, wait=0.3)
+    held = threading.Thread(target=conns.command, args=("BLPOP", "nothing", "1"))
+    held.start()
+    time.sleep(0.1)  # the parent's only permit is out
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            fresh = conns._pid == os.getpid()  # before any borrow
+            answer = conns.command("PING")
+            os.write(write, f"{fresh} {answer}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    report = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    held.join()
+    assert report == "True PONG"
+    conns.close()
+
+
+def test_maintenance_notifications_are_off(redis_url: str, tmp_path: Path) -> None:
+    """redis-py 8 handles them in its own pool, which the store does not use."""
+    pytest.importorskip("redis.maint_notifications")
+    store = RedisSessionStore.from_url(redis_url, instance_path=str(tmp_path))
+    factory = store._connections.factory
+    conn = factory.connection_class(**factory.connection_kwargs)
+    config = getattr(conn, "maint_notifications_config", None)
+    assert config is None or config.enabled is False
+    store.close()

@@ -204,6 +204,32 @@ def test_busy_waits_start_small_and_stop_at_the_timeout(
     assert 10 <= len(waits) <= 25  # about 20 ticks of the fake clock
 
 
+def test_a_commit_that_stays_busy_is_rolled_back(tmp_path: Path) -> None:
+    """Outside WAL mode a reader blocks COMMIT: the write fails (503), releases the
+    lock, and the next write on the same connection works."""
+    from indian_dashboard.stores import StoreUnavailable
+
+    path = tmp_path / "s.db"
+    store = SQLiteSessionStore(path, busy_timeout=0.1)
+    store.create(make_record())
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    db.close()
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM sessions").fetchone()  # holds a shared lock
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.update("k1", NOW, {"n": "2", "m": "3"})  # a transaction: COMMIT is busy
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert store.update("k1", NOW, {"n": "4", "m": "5"}) is True
+    got = store.get("k1", NOW)
+    assert got is not None and got.data["n"] == "4"
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_locked_store_answers_503_with_retry_after(
     tmp_path: Path, clock: ManualClock, method: str
