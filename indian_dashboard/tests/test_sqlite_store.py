@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,19 @@ from indian_dashboard.stores.sqlite import PURGE_BATCH, SQLiteSessionStore
 
 from .conftest import SECRET, Visitor
 from .test_stores import NOW, make_record
+
+
+@contextlib.contextmanager
+def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another connection holds SQLite's write lock until the block ends (or it commits)."""
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield blocker
+    finally:
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
 
 
 def test_wal_mode(tmp_path: Path) -> None:
@@ -141,15 +156,9 @@ def test_locked_database_is_store_unavailable(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     store = SQLiteSessionStore(path, busy_timeout=0.05)
     store.create(make_record())
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(StoreUnavailable) as caught:
-            store.update("k1", NOW, {"n": "2"})
-        assert "k1" not in str(caught.value)
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+    with write_lock_held(path), pytest.raises(StoreUnavailable) as caught:
+        store.update("k1", NOW, {"n": "2"})
+    assert "k1" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -166,16 +175,14 @@ def test_a_write_waits_for_a_short_lock_in_small_steps(tmp_path: Path, write: An
     path = tmp_path / "s.db"
     store = SQLiteSessionStore(path, busy_timeout=5)
     store.create(make_record())
-    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    blocker.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(0.03, lambda: blocker.execute("COMMIT"))
-    started = time.monotonic()
-    release.start()
-    try:
-        write(store)
-    finally:
-        release.join()
-        blocker.close()
+    with write_lock_held(path) as blocker:
+        release = threading.Timer(0.03, lambda: blocker.execute("COMMIT"))
+        started = time.monotonic()
+        release.start()
+        try:
+            write(store)
+        finally:
+            release.join()
     assert 0.025 < time.monotonic() - started < 0.5
 
 
@@ -191,14 +198,8 @@ def test_busy_waits_start_small_and_stop_at_the_timeout(
     path = tmp_path / "s.db"
     store = SQLiteSessionStore(path, busy_timeout=0.02)
     store.create(make_record())
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(StoreUnavailable):
-            store.update("k1", NOW, {"n": "2"})
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+    with write_lock_held(path), pytest.raises(StoreUnavailable):
+        store.update("k1", NOW, {"n": "2"})
     assert waits[0] == sqlite_store.BUSY_WAIT_FIRST < 0.001
     assert max(waits) == sqlite_store.BUSY_WAIT_MAX
     assert 10 <= len(waits) <= 25  # about 20 ticks of the fake clock
@@ -243,13 +244,8 @@ def test_locked_store_answers_503_with_retry_after(
     visitor = Visitor(app.test_client())
     visitor.connect()
     clock.advance(5)  # activity is due: a GET records it, a POST extends
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock_held(path):
         response = visitor.client.get("/api/broker/status") if method == "GET" else visitor.extend()
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert response.status_code == 503
     assert response.json["error"] == "store_unavailable"
     assert response.headers["Retry-After"] == "5"
