@@ -287,9 +287,16 @@ class RedisSessionStore:
             return False
         return True
 
-    def _batch(self, commands: Sequence[Command]) -> list[Any]:
-        """Several commands in one round trip; the first error reply raises."""
+    def _batch(self, commands: Sequence[Command], script: _Script | None = None) -> list[Any]:
+        """Several commands in one round trip; the first error reply raises.
+
+        When the first command runs ``script`` and the server lacks it (NOSCRIPT), the
+        script is loaded and the whole batch sent again: the others must be idempotent.
+        """
         replies = self._connections.batch(commands)
+        if script is not None and isinstance(replies[0], self._no_script):
+            self._command("SCRIPT", "LOAD", script.source)
+            replies = self._connections.batch(commands)
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
@@ -384,15 +391,8 @@ class RedisSessionStore:
             ("PEXPIRE", index, ttl, "NX"),
             ("PEXPIRE", index, ttl, "GT"),
         ]
-        replies = self._connections.batch(commands)
-        if isinstance(replies[0], self._no_script):
-            # The other commands are idempotent: load the script and send them all again.
-            self._command("SCRIPT", "LOAD", _CREATE_SCRIPT.source)
-            replies = self._connections.batch(commands)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return replies[0]
+        # ZADD and PEXPIRE NX/GT change nothing when sent again.
+        return self._batch(commands, _CREATE_SCRIPT)[0]
 
     def update(
         self,

@@ -194,6 +194,21 @@ def test_bad_redis_setting_names_the_variable(name: str, value: str) -> None:
         config_from_env({name: value})
 
 
+def test_indexed_create_comes_back_after_script_flush(
+    redis_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A session with an account is made in one pipelined batch; NOSCRIPT there too."""
+    store = RedisSessionStore.from_url(redis_url, instance_path=str(tmp_path))
+    redis_server.client().script_flush()
+    now = time.time()
+    record = SessionRecord("acc", now, now, now + 60, now + 30, "s", True, {}, account="kite:A1")
+    try:
+        store.create(record)
+        assert [r.key for r in store.list_sessions(now, account="kite:A1")] == ["acc"]
+    finally:
+        store.close()
+
+
 def test_empty_prefix_is_refused(redis_url: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SESSION_REDIS_PREFIX"):
         create_app(_config(redis_url, SESSION_REDIS_PREFIX=""), instance_path=str(tmp_path))
