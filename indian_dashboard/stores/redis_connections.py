@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import queue
-import threading
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -49,10 +48,11 @@ class RedisConnections:
         self._wait = wait
         self._no_connection = no_connection
         self._response_error = response_error
-        self._reset_lock = threading.Lock()
         self._reset()
-        # A forked child starts afresh at once, while it has one thread; the pid check
-        # in _borrow covers a fork that bypasses os.fork.
+        # A forked child starts afresh at once, while it still has one thread (CPython
+        # runs these hooks for every fork, including one made by C code through
+        # PyOS_AfterFork_Child). The parent's sockets stay the parent's: dropping them
+        # closes only the child's copies (redis-py shuts a socket down only in its owner).
         this = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _reset_if_alive(this))
 
@@ -63,16 +63,8 @@ class RedisConnections:
         self._permits: queue.SimpleQueue[None] = queue.SimpleQueue()
         for _ in range(self.size):
             self._permits.put(None)
-        # Last: a thread that sees this process's pid sees the new idle list and permits.
-        self._pid = os.getpid()
 
     def _borrow(self) -> AbstractConnection:
-        if self._pid != os.getpid():
-            # Forked: the parent's sockets are the parent's. Dropping them closes only
-            # this process's copies (redis-py shuts a socket down only in its owner).
-            with self._reset_lock:
-                if self._pid != os.getpid():
-                    self._reset()
         try:
             self._permits.get(timeout=self._wait)
         except queue.Empty:

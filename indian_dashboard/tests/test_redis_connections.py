@@ -4,6 +4,7 @@ against the private redis-server)."""
 from __future__ import annotations
 
 import os
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,14 @@ def _connections(
     return RedisConnections(
         factory, size, wait, redis.exceptions.ConnectionError, redis.exceptions.ResponseError
     )
+
+
+def _wait_until_all_lent(conns: RedisConnections) -> None:
+    """Until another thread holds every permit (it has started its command)."""
+    deadline = time.monotonic() + 5
+    while not conns._permits.empty():
+        assert time.monotonic() < deadline, "the holding thread never borrowed"
+        time.sleep(0.001)
 
 
 @pytest.fixture
@@ -71,7 +80,7 @@ def test_at_most_size_connections_and_a_bounded_wait(redis_url: str) -> None:
     conns = _connections(redis_url, size=1, wait=0.3)
     held = threading.Thread(target=conns.command, args=("BLPOP", "nothing", "1"))
     held.start()
-    time.sleep(0.1)
+    _wait_until_all_lent(conns)
     started = time.monotonic()
     with pytest.raises(redis.exceptions.ConnectionError, match="No connection available"):
         conns.command("PING")
@@ -96,7 +105,9 @@ def test_connection_closed_by_the_server_is_replaced(
 ) -> None:
     first = conns.command("CLIENT", "ID")
     redis_server.client().client_kill_filter(_id=first)
-    time.sleep(0.05)
+    (idle,) = conns._idle
+    readable, _, _ = select.select([idle._sock], [], [], 5)  # the server's close arrived
+    assert readable
     second = conns.command("CLIENT", "ID")
     assert second != first
 
@@ -124,12 +135,12 @@ def test_a_forked_child_starts_afresh_at_the_fork(redis_url: str) -> None:
     conns = _connections(redis_url, size=1, wait=0.3)
     held = threading.Thread(target=conns.command, args=("BLPOP", "nothing", "1"))
     held.start()
-    time.sleep(0.1)  # the parent's only permit is out
+    _wait_until_all_lent(conns)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe
         try:
-            fresh = conns._pid == os.getpid()  # before any borrow
+            fresh = conns._permits.qsize() == 1  # before any borrow
             answer = conns.command("PING")
             os.write(write, f"{fresh} {answer}".encode())
         finally:
