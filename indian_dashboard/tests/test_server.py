@@ -121,9 +121,14 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
         tmp_path,
         env={"SESSION_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
     )
+    # Which worker accepts a connection is the kernel's choice: connect until both
+    # have served (each writes its store timings to its own file), then a few more.
+    connects = 0
     try:
-        for _ in range(12):
+        while len(list(metrics_dir.glob("histogram_*.db"))) < 2 or connects < 12:
+            assert connects < 500, "one gunicorn worker served every request"
             HttpVisitor(server.url).connect()
+            connects += 1
         text = requests.get(server.url + "/metrics", timeout=10).text
     finally:
         server.stop()
@@ -132,6 +137,4 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
         for x in text.splitlines()
         if x.startswith('dashboard_sessions_created_total{kind="login"}')
     )
-    assert float(line.split()[-1]) == 12
-    # Store timings are written only by the workers that served: both did.
-    assert len(list(metrics_dir.glob("histogram_*.db"))) == 2
+    assert float(line.split()[-1]) == connects
