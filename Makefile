@@ -5,19 +5,24 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
+SOURCES := flask-session-guard indian_dashboard bench scripts
 
 .PHONY: run test test-browser js-size screenshots load bench bench-scale lint typecheck system-deps clean
 
-$(VENV)/.installed-run: pyproject.toml
+# Both distributions, from this checkout, pinned by constraints.txt (what CI tested).
+PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt -e ./flask-session-guard
+DEPS := pyproject.toml flask-session-guard/pyproject.toml constraints.txt
+
+$(VENV)/.installed-run: $(DEPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PIP_INSTALL) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml
+$(VENV)/.installed-test: $(DEPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
 ## Serve the dashboard with gunicorn on the embedded SQLite store under instance/.
@@ -30,7 +35,8 @@ system-deps:
 
 ## Install what the tests need, then run the whole suite, lint and type check.
 test: $(VENV)/.installed-test system-deps
-	$(PY) -m ruff check indian_dashboard
+	$(PY) -m ruff check $(SOURCES)
+	$(PY) -m ruff format --check $(SOURCES)
 	$(PY) -m mypy
 	$(PY) -m pytest
 
@@ -51,9 +57,9 @@ screenshots: $(VENV)/.installed-test system-deps
 	$(PY) scripts/screenshots.py
 
 ## Benchmark-only dependencies (the peers, matplotlib, a profiler): never runtime ones.
-$(VENV)/.installed-bench: pyproject.toml bench/requirements.txt
+$(VENV)/.installed-bench: $(DEPS) bench/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[redis]' -r bench/requirements.txt
+	$(PIP_INSTALL)[redis] -e '.[redis]' -r bench/requirements.txt
 	touch $@
 
 ## Ours beside Flask-Session+Flask-WTF, Django, Flask's cookie and bare Flask (under 5 min).
@@ -67,8 +73,8 @@ bench-scale: $(VENV)/.installed-bench
 	$(PY) -m bench.scale
 
 lint: $(VENV)/.installed-test
-	$(PY) -m ruff check indian_dashboard
-	$(PY) -m ruff format --check indian_dashboard
+	$(PY) -m ruff check $(SOURCES)
+	$(PY) -m ruff format --check $(SOURCES)
 
 typecheck: $(VENV)/.installed-test
 	$(PY) -m mypy

@@ -32,8 +32,11 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
-from indian_dashboard.tests.redis_server import RedisServer, recorded_commands
-from indian_dashboard.tests.servers import stop_process
+# The library's test helpers (a private redis-server, process stops) live beside its tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "flask-session-guard"))
+
+from tests.processes import stop_process
+from tests.redis_server import RedisServer, recorded_commands
 
 from .apps import APPS, AppSpec, BenchEnv
 from .clients import InProcessClient

@@ -126,7 +126,7 @@ def purge_while_serving(path: Path, client: InProcessClient, rows: int) -> dict[
     fill_sqlite(path, 10_000_000, 10_000_000 + rows, expired=True)
     purge = (
         "import sys, time\n"
-        "from indian_dashboard.stores.sqlite import SQLiteSessionStore\n"
+        "from flask_session_guard.stores.sqlite import SQLiteSessionStore\n"
         "store = SQLiteSessionStore(sys.argv[1])\n"
         "started = time.time()\n"
         "removed = store.purge_expired(started)\n"

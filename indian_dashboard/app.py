@@ -7,18 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template
+from flask_session_guard import Clock, SessionManager, get_session_manager
+from flask_session_guard.body_limit import GuardedRequest, refuse_oversized_body
+from flask_session_guard.errors import register_error_handlers
+from flask_session_guard.security_headers import register_security_headers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import secret_key
 from .api import register_api
 from .api.broker import BROKER_NAMES, BROKERS
-from .cli import register_cli
-from .clock import Clock
 from .config import config_from_env
-from .errors import register_error_handlers
-from .request import DashboardRequest, refuse_oversized_body
-from .security_headers import register_security_headers
-from .session_manager import SessionManager, get_session_manager
 
 
 #: The pages load only their own files: no inline script or style, nothing from elsewhere.
@@ -33,10 +31,11 @@ def create_app(
     Settings come from the environment (see the README), then from ``config``.
     ``clock`` replaces the wall clock, for tests; ``instance_path`` replaces
     Flask's ``instance/`` folder (where the SQLite file and development key live).
-    A bad setting raises :class:`~indian_dashboard.config.ConfigError` naming it.
+    A bad setting raises :class:`~flask_session_guard.ConfigError` naming it.
     """
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
-    app.request_class = DashboardRequest
+    app.request_class = GuardedRequest
+    app.config["SESSION_API_PREFIX"] = "/api/session"
     app.config.update(config_from_env(os.environ))
     if config:
         app.config.update(config)
@@ -56,7 +55,6 @@ def create_app(
     register_error_handlers(app, retry_after=app.config["SESSION_STORE_RETRY_AFTER"])
     register_security_headers(app)
     register_api(app)
-    register_cli(app)
 
     @app.get("/")
     def index() -> Response:

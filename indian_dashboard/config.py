@@ -1,48 +1,19 @@
-"""Configuration: environment variables in, one frozen settings object out.
+"""The dashboard's configuration: documented environment variables in, Flask config out.
 
-Our own keys share the ``SESSION_`` prefix; cookie settings are Flask's own
-``SESSION_COOKIE_*``. Every value is checked once at start-up; a bad one raises
-:class:`ConfigError` with one line that names the variable.
+The library (:mod:`flask_session_guard.settings`) checks the values again and
+freezes them in ``init_app``; this module only turns text into typed values, and
+a bad one raises :class:`ConfigError` with one line that names the variable.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from .origin import normalize_origin
+from flask_session_guard import ConfigError
+from flask_session_guard.settings import check_count, check_seconds
 
-#: Defaults of our own keys (documented in the README's configuration table).
-DEFAULTS: dict[str, Any] = {
-    "SESSION_TIMEOUT": 3600,
-    "SESSION_ABSOLUTE_TIMEOUT": 43200,
-    "SESSION_STORE_URL": "sqlite:///sessions.sqlite3",
-    "SESSION_ACTIVITY_INTERVAL": 1.0,
-    "SESSION_STORE_RETRY_AFTER": 5,
-    "SESSION_CSRF_ENFORCE": True,
-    "SESSION_CSRF_ALLOW_SAME_SITE": False,
-    "SESSION_TRUSTED_ORIGINS": (),
-    "SESSION_PUBLIC_ORIGIN": None,
-    "SESSION_TRUSTED_PROXIES": 0,
-    "SESSION_ENCRYPTED_KEYS": ("credentials",),
-    "SESSION_AUDIT_LOG": None,
-    "SESSION_METRICS": False,
-    # Used by the redis:// store only.
-    "SESSION_REDIS_PREFIX": "session:",
-    "SESSION_REDIS_POOL_SIZE": 10,
-    "SESSION_REDIS_SOCKET_TIMEOUT": 1.0,
-    "SESSION_REDIS_CONNECT_TIMEOUT": 1.0,
-}
-
-#: Flask settings we set differently from Flask's defaults.
-FLASK_DEFAULTS: dict[str, Any] = {
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
-    "MAX_CONTENT_LENGTH": 64 * 1024,
-}
+__all__ = ["ConfigError", "config_from_env"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -55,25 +26,12 @@ _BOOL_VARS = (
 _LIST_VARS = ("SESSION_TRUSTED_ORIGINS", "SESSION_ENCRYPTED_KEYS")
 
 
-class ConfigError(ValueError):
-    """A setting is missing or wrong; the message is one line that names it."""
-
-
 def _parse_number(name: str, raw: str, *, allow_zero: bool = False) -> float:
     try:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    return _check_seconds(name, value, allow_zero=allow_zero)
-
-
-def _check_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = "zero or more" if allow_zero else "greater than zero"
-        raise ConfigError(f"{name} must be {bound}, got {value!r}")
-    return float(value)
+    return check_seconds(name, value, allow_zero=allow_zero)
 
 
 def _parse_count(name: str, raw: str) -> int:
@@ -81,13 +39,7 @@ def _parse_count(name: str, raw: str) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    return _check_count(name, value)
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
-    return value
+    return check_count(name, value)
 
 
 def _parse_bool(name: str, raw: str) -> bool:
@@ -139,163 +91,3 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         if name in environ:
             config[name] = _parse_number(name, environ[name])
     return config
-
-
-SameSite = Literal["Strict", "Lax", "None"]
-
-
-@dataclass(frozen=True)
-class RedisSettings:
-    """Options of the ``redis://`` store (read, and checked, whatever the store)."""
-
-    #: Namespaces the keys: ``PREFIX`` + the session's public id.
-    prefix: str
-    #: Connections per process; a request waits up to ``socket_timeout`` for a free one.
-    pool_size: int
-    #: Seconds to wait for an answer (and for a free pooled connection).
-    socket_timeout: float
-    #: Seconds to wait for a new connection to open.
-    connect_timeout: float
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> RedisSettings:
-        """Validate the ``SESSION_REDIS_*`` keys of ``config``."""
-
-        def get(name: str) -> Any:
-            return config.get(name, DEFAULTS[name])
-
-        prefix = get("SESSION_REDIS_PREFIX")
-        if not isinstance(prefix, str) or not prefix:
-            raise ConfigError(f"SESSION_REDIS_PREFIX must be a non-empty string, got {prefix!r}")
-        return cls(
-            prefix=prefix,
-            pool_size=_check_count("SESSION_REDIS_POOL_SIZE", get("SESSION_REDIS_POOL_SIZE")),
-            socket_timeout=_check_seconds(
-                "SESSION_REDIS_SOCKET_TIMEOUT", get("SESSION_REDIS_SOCKET_TIMEOUT")
-            ),
-            connect_timeout=_check_seconds(
-                "SESSION_REDIS_CONNECT_TIMEOUT", get("SESSION_REDIS_CONNECT_TIMEOUT")
-            ),
-        )
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    """Everything the session layer needs per request, resolved once at start-up."""
-
-    idle_timeout: float
-    absolute_timeout: float
-    activity_interval: float
-    store_url: str
-    retry_after: int
-    cookie_name: str
-    cookie_domain: str | None
-    cookie_path: str
-    cookie_secure: bool
-    cookie_httponly: bool
-    cookie_samesite: SameSite | None
-    csrf_enforce: bool
-    csrf_allow_same_site: bool
-    trusted_origins: frozenset[str]
-    public_origin: str | None
-    encrypted_keys: frozenset[str]
-    audit_log: str | None
-    redis: RedisSettings
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> SessionSettings:
-        """Validate ``config`` (a Flask config) and freeze what we use."""
-        idle = _check_seconds("SESSION_TIMEOUT", config["SESSION_TIMEOUT"])
-        absolute = _check_seconds("SESSION_ABSOLUTE_TIMEOUT", config["SESSION_ABSOLUTE_TIMEOUT"])
-        if absolute < idle:
-            raise ConfigError(
-                f"SESSION_ABSOLUTE_TIMEOUT ({absolute:g}) must be at least "
-                f"SESSION_TIMEOUT ({idle:g})"
-            )
-        interval = _check_seconds(
-            "SESSION_ACTIVITY_INTERVAL", config["SESSION_ACTIVITY_INTERVAL"], allow_zero=True
-        )
-        retry_after = _check_seconds(
-            "SESSION_STORE_RETRY_AFTER", config["SESSION_STORE_RETRY_AFTER"]
-        )
-        store_url = config["SESSION_STORE_URL"]
-        if not isinstance(store_url, str) or "://" not in store_url:
-            raise ConfigError(
-                "SESSION_STORE_URL must look like sqlite:///PATH, redis://HOST:PORT/DB or memory://,"
-                f" got {store_url!r}"
-            )
-        samesite = config.get("SESSION_COOKIE_SAMESITE")
-        if samesite not in (None, "Strict", "Lax", "None"):
-            raise ConfigError(
-                f"SESSION_COOKIE_SAMESITE must be Strict, Lax or None, got {samesite!r}"
-            )
-        secure = bool(config.get("SESSION_COOKIE_SECURE"))
-        domain = config.get("SESSION_COOKIE_DOMAIN") or None
-        path = config.get("SESSION_COOKIE_PATH") or config.get("APPLICATION_ROOT") or "/"
-        name = str(config["SESSION_COOKIE_NAME"])
-        if secure and not name.startswith(("__Host-", "__Secure-")):
-            # __Host- binds the cookie to this exact host and path "/", so a sibling
-            # subdomain cannot plant one; with a Domain only __Secure- is allowed.
-            name = f"__Host-{name}" if domain is None else f"__Secure-{name}"
-        if name.startswith("__Host-"):
-            path = "/"
-        public = config.get("SESSION_PUBLIC_ORIGIN")
-        return cls(
-            idle_timeout=idle,
-            absolute_timeout=absolute,
-            activity_interval=interval,
-            store_url=store_url,
-            retry_after=max(1, round(retry_after)),
-            cookie_name=name,
-            cookie_domain=domain,
-            cookie_path=path,
-            cookie_secure=secure,
-            cookie_httponly=bool(config.get("SESSION_COOKIE_HTTPONLY")),
-            cookie_samesite=samesite,
-            csrf_enforce=bool(config["SESSION_CSRF_ENFORCE"]),
-            csrf_allow_same_site=bool(config["SESSION_CSRF_ALLOW_SAME_SITE"]),
-            trusted_origins=frozenset(
-                _origin("SESSION_TRUSTED_ORIGINS", o)
-                for o in _strings("SESSION_TRUSTED_ORIGINS", config["SESSION_TRUSTED_ORIGINS"])
-            ),
-            public_origin=None if not public else _origin("SESSION_PUBLIC_ORIGIN", public),
-            encrypted_keys=frozenset(
-                _strings("SESSION_ENCRYPTED_KEYS", config["SESSION_ENCRYPTED_KEYS"])
-            ),
-            audit_log=config.get("SESSION_AUDIT_LOG") or None,
-            redis=RedisSettings.from_config(config),
-        )
-
-
-def _strings(name: str, value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        return _parse_list(value)
-    if not isinstance(value, (list, tuple, set, frozenset)) or not all(
-        isinstance(v, str) for v in value
-    ):
-        raise ConfigError(f"{name} must be a list of strings, got {value!r}")
-    return value
-
-
-def _origin(name: str, value: Any) -> str:
-    normalized = normalize_origin(value) if isinstance(value, str) else None
-    if normalized is None:
-        raise ConfigError(
-            f"{name} must hold origins like https://host[:port] (a scheme, no path, "
-            f"not null), got {value!r}"
-        )
-    return normalized
-
-
-def apply_defaults(config: dict[str, Any], *, session_timeout: float) -> None:
-    """``setdefault`` every key we read; the extension calls this in ``init_app``.
-
-    Flask ships ``None`` for SameSite and the body limit; ours are stricter, so a
-    ``None`` there is replaced too.
-    """
-    config.setdefault("SESSION_TIMEOUT", session_timeout)
-    for key, value in DEFAULTS.items():
-        config.setdefault(key, value)
-    for key, value in FLASK_DEFAULTS.items():
-        if config.get(key) is None:
-            config[key] = value

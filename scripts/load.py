@@ -28,8 +28,13 @@ from typing import Any
 
 import requests
 
-from indian_dashboard.tests.redis_server import RedisServer
-from indian_dashboard.tests.servers import start_server
+ROOT = Path(__file__).resolve().parent.parent
+# The test helpers: the library's (tests.*) and the dashboard's.
+sys.path[:0] = [str(ROOT), str(ROOT / "flask-session-guard")]
+
+from tests.redis_server import RedisServer  # noqa: E402
+
+from indian_dashboard.tests.servers import start_server  # noqa: E402
 
 #: The whole run, set-up included, stops by itself within this many seconds.
 HARD_LIMIT = 60.0

@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-
-from ..errors import BadRequest
-from ..session_manager import get_session_manager, require_csrf, require_session
-from . import json_object
+from flask_session_guard import (
+    BadRequest,
+    get_session_manager,
+    json_object,
+    require_csrf,
+    require_session,
+)
 
 bp = Blueprint("broker_api", __name__, url_prefix="/api/broker")
 

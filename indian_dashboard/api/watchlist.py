@@ -6,10 +6,14 @@ import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-
-from ..errors import BadRequest, NotFound
-from ..session_manager import get_session_manager, require_csrf, require_session
-from . import json_object
+from flask_session_guard import (
+    BadRequest,
+    NotFound,
+    get_session_manager,
+    json_object,
+    require_csrf,
+    require_session,
+)
 
 bp = Blueprint("watchlist_api", __name__, url_prefix="/api/watchlist")
 

@@ -10,38 +10,17 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_session_guard import ManualClock
+from tests.fixtures import clock, own_redis, redis_server, redis_url, store, store_url
 
 from indian_dashboard import create_app
-from indian_dashboard.clock import ManualClock
-from indian_dashboard.stores import SessionStore
-from indian_dashboard.stores.memory import MemorySessionStore
-from indian_dashboard.stores.sqlite import SQLiteSessionStore
 
-from .redis_server import RedisServer
 from .servers import SECRET, LiveServer, start_server
 
+# Shared with the library's tests (store contract, private redis-server).
+__all__ = ["clock", "own_redis", "redis_server", "redis_url", "store", "store_url"]
+
 KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    """A clock that moves only when the test says so."""
-    return ManualClock()
-
-
-#: Every store; Redis ones are marked so that ``-m "not redis"`` leaves them out.
-STORE_PARAMS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
-
-
-@pytest.fixture(params=STORE_PARAMS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of every store; Redis is a private server emptied for each test."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "redis":
-        url: str = request.getfixturevalue("redis_url")
-        return url
-    return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
 
 
 @pytest.fixture
@@ -125,57 +104,6 @@ def connected(visitor: Visitor) -> Visitor:
     """A visitor connected to Kite: an active session and its token."""
     visitor.connect()
     return visitor
-
-
-@pytest.fixture(params=STORE_PARAMS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
-    """Each store, empty, for the store contract tests."""
-    made: SessionStore
-    if request.param == "memory":
-        made = MemorySessionStore()
-    elif request.param == "redis":
-        from indian_dashboard.stores.redis import RedisSessionStore
-
-        made = RedisSessionStore.from_url(
-            request.getfixturevalue("redis_url"), instance_path=str(tmp_path)
-        )
-    else:
-        made = SQLiteSessionStore(tmp_path / "contract.sqlite3")
-    yield made
-    made.close()
-
-
-# -- a private Redis ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One redis-server for the whole run, on its own port (never the shared 6379)."""
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> Iterator[str]:
-    """The private Redis, emptied (FLUSHDB on that server only) for this test."""
-    redis_server.client().flushdb()
-    yield redis_server.url
-    redis_server.close_clients()
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test alone, with an append-only file: free to pause or stop."""
-    server = RedisServer(tmp_path / "redis", appendonly=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # -- a real server in a subprocess: see servers.py ---------------------------------------

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from flask import Flask, jsonify
+from flask_session_guard.clock import ManualClock
 
 from indian_dashboard import create_app
-from indian_dashboard.clock import ManualClock
 from indian_dashboard.config import ConfigError
 from indian_dashboard.session_manager import get_session_manager
 
@@ -205,7 +205,7 @@ class TestAudit:
         self, audited: tuple[Flask, Path], clock: ManualClock, caplog: pytest.LogCaptureFixture
     ) -> None:
         app, path = audited
-        with caplog.at_level(logging.INFO, logger="indian_dashboard.audit"):
+        with caplog.at_level(logging.INFO, logger="flask_session_guard.audit"):
             a = Visitor(app.test_client())
             a.connect()
             a.extend()
@@ -255,7 +255,7 @@ class TestAudit:
         created = next(r for r in records if r["event"] == "session_created" and r["account"])
         assert created["account"] == "kite:AB1234" and created["ip"] == "127.0.0.1"
         # The same records reach the logger; neither carries an id, token or credential.
-        assert len([r for r in caplog.records if r.name == "indian_dashboard.audit"]) == len(
+        assert len([r for r in caplog.records if r.name == "flask_session_guard.audit"]) == len(
             records
         )
         text = path.read_text() + caplog.text
@@ -338,7 +338,7 @@ def test_a_vanished_record_is_logged_as_gone(
 ) -> None:
     """As when Redis expired the key by itself: the cookie comes back, the record is gone."""
     app.extensions["session_manager"].store.delete(connected.info["session_id"])
-    with caplog.at_level(logging.INFO, logger="indian_dashboard.audit"):
+    with caplog.at_level(logging.INFO, logger="flask_session_guard.audit"):
         assert_envelope(connected.session_info(), 401, "session_expired")
     records = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("audit")]
     assert [(r["event"], r["kind"]) for r in records] == [("session_expired", "gone")]

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-
-from indian_dashboard.session_ids import CookieSigner
+from flask_session_guard.session_ids import CookieSigner
 
 from .conftest import KITE, LiveServer, Visitor, start_server
 from .contract import DOC, assert_envelope_any, documented_operations

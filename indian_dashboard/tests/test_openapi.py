@@ -9,9 +9,9 @@ from typing import Any
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_session_guard import errors
 from jsonschema import Draft202012Validator
 
-from indian_dashboard import errors
 from indian_dashboard.api.broker import BROKERS
 from indian_dashboard.api.openapi import ERROR_CODES, ERROR_CODES_BY_STATUS, NOT_BLANK
 

@@ -17,12 +17,13 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
+from flask_session_guard import csrf
+from flask_session_guard.session_ids import CookieSigner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.exceptions import HTTPException
 
-from indian_dashboard import create_app, csrf
-from indian_dashboard.session_ids import CookieSigner
+from indian_dashboard import create_app
 
 from .conftest import KITE, SECRET, Visitor
 from .contract import (

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.redis_server import RedisServer
 
 from .conftest import LiveServer, start_server
 from .http_visitor import HttpVisitor
-from .redis_server import RedisServer
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 
@@ -202,7 +202,7 @@ def test_paused_redis_answers_503_then_the_same_cookie_works(
     assert alice.post("/api/session/extend").status_code == 200
     log = server_on_own_redis.log()
     assert "Traceback" not in log
-    warnings = log.count("WARNING indian_dashboard.stores.redis: session store unavailable")
+    warnings = log.count("WARNING flask_session_guard.stores.redis: session store unavailable")
     recoveries = log.count("session store available again")
     # One warning per worker process that saw the outage (2 workers), not one per
     # request; a recovery line from each that has served a request since.

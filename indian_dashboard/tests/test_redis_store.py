@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_session_guard.clock import ManualClock
+from flask_session_guard.settings import RedisSettings
+from flask_session_guard.stores import SessionRecord, StoreUnavailable, open_store
+from flask_session_guard.stores.redis import RedisSessionStore
+from tests.redis_server import Command, RedisServer, recorded_commands
 
 from indian_dashboard import create_app
-from indian_dashboard.clock import ManualClock
-from indian_dashboard.config import ConfigError, RedisSettings, config_from_env
+from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
-from indian_dashboard.stores import SessionRecord, StoreUnavailable, open_store
-from indian_dashboard.stores.redis import RedisSessionStore
 
 from .conftest import SECRET, Visitor
-from .redis_server import Command, RedisServer, recorded_commands
 
 pytestmark = pytest.mark.redis
 
@@ -246,7 +247,7 @@ def test_unreachable_redis_at_start_up_is_not_fatal(
     make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
 ) -> None:
     """Redis may come up after the app: requests answer 503 meanwhile, one warning."""
-    caplog.set_level(logging.INFO, logger="indian_dashboard")
+    caplog.set_level(logging.INFO, logger="flask_session_guard")
     app = make_app(f"redis://127.0.0.1:{_closed_port()}/0")
     answer = app.test_client().get("/api/session/csrf-token")
     assert answer.status_code == 503
@@ -546,7 +547,7 @@ def test_outage_logs_one_warning_and_one_recovery_line(
 ) -> None:
     visitor = Visitor(outage_app.test_client())
     visitor.connect()
-    caplog.set_level(logging.DEBUG, logger="indian_dashboard")
+    caplog.set_level(logging.DEBUG, logger="flask_session_guard")
     caplog.clear()
     own_redis.stop()
     for _ in range(5):

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from flask import Flask, jsonify
+from flask_session_guard.clock import ManualClock
+from flask_session_guard.session_ids import CookieSigner, new_session_id, store_key
+from flask_session_guard.stores import SessionStore
 from itsdangerous import Signer
 
 from indian_dashboard import create_app
-from indian_dashboard.clock import ManualClock
-from indian_dashboard.session_ids import CookieSigner, new_session_id, store_key
 from indian_dashboard.session_manager import get_session_manager
-from indian_dashboard.stores import SessionStore
 
 from .conftest import SECRET, Visitor
 
@@ -87,7 +87,7 @@ class TestCookies:
         assert cookie is not None
         flipped = ("B" if cookie[5] != "B" else "C").join((cookie[:5], cookie[6:]))
         connected.client.set_cookie("session", flipped)
-        with caplog.at_level(logging.INFO, logger="indian_dashboard.security"):
+        with caplog.at_level(logging.INFO, logger="flask_session_guard.security"):
             response = connected.session_info()
         assert response.status_code == 401
         assert response.json["error"] == "session_required"
@@ -294,7 +294,7 @@ class TestStorage:
                 "UPDATE session_data SET value = ? WHERE name = 'broker'",
                 ("cos\nsystem\n(S'echo pwned'\ntR.",),
             )
-        with caplog.at_level(logging.WARNING, logger="indian_dashboard.security"):
+        with caplog.at_level(logging.WARNING, logger="flask_session_guard.security"):
             response = visitor.session_info()
         assert response.status_code == 401
         assert any("does not decode" in r.getMessage() for r in caplog.records)

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
+from flask_session_guard.clock import ManualClock
+from flask_session_guard.session_ids import CookieSigner
 
 from indian_dashboard import create_app
-from indian_dashboard.clock import ManualClock
 from indian_dashboard.config import ConfigError
-from indian_dashboard.session_ids import CookieSigner
 from indian_dashboard.session_manager import csrf_exempt, get_session_manager
 
 from .conftest import KITE, SECRET, Visitor
@@ -373,7 +373,7 @@ class TestEncryptionAtRest:
             ).fetchone()
             flipped = value[:-5] + ("A" if value[-5] != "A" else "B") + value[-4:]
             db.execute("UPDATE session_data SET value = ? WHERE name = 'credentials'", (flipped,))
-        with caplog.at_level(logging.WARNING, logger="indian_dashboard.security"):
+        with caplog.at_level(logging.WARNING, logger="flask_session_guard.security"):
             assert visitor.client.get("/api/broker/status").status_code == 401
         assert "failed authentication" in caplog.text
 
@@ -399,7 +399,7 @@ class TestEncryptionAtRest:
         visitor.connect()
         with sqlite3.connect(path) as db:
             db.execute("UPDATE session_data SET value = ? WHERE name = 'broker'", (os.urandom(64),))
-        with caplog.at_level(logging.WARNING, logger="indian_dashboard.security"):
+        with caplog.at_level(logging.WARNING, logger="flask_session_guard.security"):
             assert visitor.client.get("/api/broker/status").status_code == 401
         assert "does not decode" in caplog.text
 

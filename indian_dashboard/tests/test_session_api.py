@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
-from indian_dashboard.clock import ManualClock
+from flask_session_guard.clock import ManualClock
 
 from .conftest import Visitor
 

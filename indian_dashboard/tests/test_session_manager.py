@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from flask import Flask, jsonify
+from flask_session_guard.clock import ManualClock
 
 from indian_dashboard import SessionManager, require_csrf, require_session
-from indian_dashboard.clock import ManualClock
 from indian_dashboard.config import ConfigError
 from indian_dashboard.session_manager import get_session_manager
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from flask_session_guard.clock import ManualClock
+from flask_session_guard.stores import sqlite as sqlite_store
+from flask_session_guard.stores.sqlite import PURGE_BATCH, SQLiteSessionStore
+from tests.test_stores import NOW, make_record
 
 from indian_dashboard import create_app
-from indian_dashboard.clock import ManualClock
-from indian_dashboard.stores import sqlite as sqlite_store
-from indian_dashboard.stores.sqlite import PURGE_BATCH, SQLiteSessionStore
 
 from .conftest import SECRET, Visitor
-from .test_stores import NOW, make_record
 
 
 @contextlib.contextmanager
@@ -151,7 +151,7 @@ def test_update_value_is_atomic_across_processes(tmp_path: Path) -> None:
 
 
 def test_locked_database_is_store_unavailable(tmp_path: Path) -> None:
-    from indian_dashboard.stores import StoreUnavailable
+    from flask_session_guard.stores import StoreUnavailable
 
     path = tmp_path / "s.db"
     store = SQLiteSessionStore(path, busy_timeout=0.05)
@@ -189,7 +189,7 @@ def test_a_write_waits_for_a_short_lock_in_small_steps(tmp_path: Path, write: An
 def test_busy_waits_start_small_and_stop_at_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from indian_dashboard.stores import StoreUnavailable
+    from flask_session_guard.stores import StoreUnavailable
 
     waits: list[float] = []
     monkeypatch.setattr(sqlite_store.time, "sleep", waits.append)
@@ -208,7 +208,7 @@ def test_busy_waits_start_small_and_stop_at_the_timeout(
 def test_a_commit_that_stays_busy_is_rolled_back(tmp_path: Path) -> None:
     """Outside WAL mode a reader blocks COMMIT: the write fails (503), releases the
     lock, and the next write on the same connection works."""
-    from indian_dashboard.stores import StoreUnavailable
+    from flask_session_guard.stores import StoreUnavailable
 
     path = tmp_path / "s.db"
     store = SQLiteSessionStore(path, busy_timeout=0.1)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 
 from flask import Flask
-
-from indian_dashboard.clock import ManualClock
+from flask_session_guard.clock import ManualClock
 
 from .conftest import Visitor
 

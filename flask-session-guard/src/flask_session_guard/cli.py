@@ -1,15 +1,18 @@
-"""``flask --app indian_dashboard sessions ...``: operator commands on any store."""
+"""``flask --app APP sessions ...``: operator commands on the app's own store.
+
+Added to every app by ``SessionManager.init_app``.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
 from .clock import isoformat
-from .session_manager import get_session_manager
+from .extension import get_session_manager
 
 sessions_cli = AppGroup("sessions", help="Inspect and end stored sessions.")
 
@@ -72,8 +75,3 @@ def purge_expired() -> None:
     """Remove expired sessions from the store and say how many went (0 on Redis)."""
     removed = get_session_manager().purge_expired()
     click.echo(f"Removed {removed} expired session(s).")
-
-
-def register_cli(app: Flask) -> None:
-    """Add the ``sessions`` command group to ``app``."""
-    app.cli.add_command(sessions_cli)

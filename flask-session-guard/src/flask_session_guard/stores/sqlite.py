@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
-from ..config import RedisSettings
+from ..settings import RedisSettings
 from .base import (
     Change,
     OutageLog,

@@ -6,10 +6,9 @@ import logging
 from pathlib import Path
 
 import pytest
-
-from indian_dashboard.stores import StoreUnavailable
-from indian_dashboard.stores.base import OutageLog
-from indian_dashboard.stores.sqlite import SQLiteSessionStore
+from flask_session_guard.stores import StoreUnavailable
+from flask_session_guard.stores.base import OutageLog
+from flask_session_guard.stores.sqlite import SQLiteSessionStore
 
 
 def test_only_changes_of_state_are_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -37,7 +36,7 @@ def test_sqlite_store_logs_one_warning_for_a_broken_file(
     path.write_bytes(b"this is not a database" * 100)
     for name in ("s.sqlite3-wal", "s.sqlite3-shm"):
         (tmp_path / name).unlink(missing_ok=True)
-    caplog.set_level(logging.INFO, logger="indian_dashboard")
+    caplog.set_level(logging.INFO, logger="flask_session_guard")
     for _ in range(3):
         with pytest.raises(StoreUnavailable):
             store.get("k", 1.0)

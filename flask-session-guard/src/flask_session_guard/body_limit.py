@@ -30,7 +30,7 @@ class _CappedStream(LimitedStream):
         return data
 
 
-class DashboardRequest(Request):
+class GuardedRequest(Request):
     """Flask's request, with deeply nested JSON refused as a 400 and the body limit kept.
 
     Flask turns a ``ValueError`` from the JSON parser into a 400, but a body of

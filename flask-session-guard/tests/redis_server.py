@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from .servers import free_port, stop_process
+from .processes import free_port, stop_process
 
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
 

@@ -20,11 +20,11 @@ from werkzeug.wrappers import Response
 from .audit import Auditor
 from .clock import Clock
 from .codec import ValueCodec
-from .config import SessionSettings
 from .csrf import SAFE_METHODS, new_secret
 from .devices import describe
-from .server_session import ServerSession
+from .session import ServerSession
 from .session_ids import CookieSigner, new_session_id, store_key
+from .settings import SessionSettings
 from .stores.base import (
     Refresh,
     SessionExists,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from flask.sessions import SessionMixin
 
 log = logging.getLogger(__name__)
-security_log = logging.getLogger("indian_dashboard.security")
+security_log = logging.getLogger("flask_session_guard.security")
 
 #: What a logout asks the browser to forget (OWASP: clear client-side state too).
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'

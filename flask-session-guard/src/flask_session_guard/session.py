@@ -21,9 +21,9 @@ from .stores.base import SessionGone, SessionRecord, Touch
 if TYPE_CHECKING:
     from flask import Request
 
-    from .session_interface import ServerSessionInterface
+    from .interface import ServerSessionInterface
 
-security_log = logging.getLogger("indian_dashboard.security")
+security_log = logging.getLogger("flask_session_guard.security")
 
 #: ``none``: no cookie, or one we did not sign; ``expired``: a cookie we signed whose
 #: session is gone; ``revoked``: its session was ended from elsewhere; ``anonymous``:

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from .config import ConfigError
+from .settings import ConfigError
 from .stores.base import SessionStore, StoreError
 
 #: Store methods whose latency is recorded.

@@ -1,6 +1,6 @@
 """The audit trail: one structured record per session lifecycle event.
 
-Records go to the ``indian_dashboard.audit`` logger (the message is the record as
+Records go to the ``flask_session_guard.audit`` logger (the message is the record as
 JSON) and, with ``SESSION_AUDIT_LOG=PATH``, to that file as JSON lines. A record
 names the session by a keyed hash of its store key, never by its id, and carries
 the account, the client IP and the time. The same events feed the metrics.
@@ -20,7 +20,7 @@ from flask import has_request_context, request
 
 from .clock import Clock, isoformat
 
-audit_log = logging.getLogger("indian_dashboard.audit")
+audit_log = logging.getLogger("flask_session_guard.audit")
 
 #: Every event name the auditor emits (documented in the README).
 EVENTS = frozenset(

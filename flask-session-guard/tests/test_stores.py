@@ -6,8 +6,7 @@ import json
 import threading
 
 import pytest
-
-from indian_dashboard.stores import (
+from flask_session_guard.stores import (
     Refresh,
     SessionExists,
     SessionGone,

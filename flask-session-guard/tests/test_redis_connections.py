@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import redis
-
-from indian_dashboard.stores.redis import RedisSessionStore
-from indian_dashboard.stores.redis_connections import RedisConnections
+from flask_session_guard.stores.redis import RedisSessionStore
+from flask_session_guard.stores.redis_connections import RedisConnections
 
 from .redis_server import RedisServer
 

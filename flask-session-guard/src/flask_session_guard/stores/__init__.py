@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from urllib.parse import urlsplit
 
-from ..config import ConfigError, RedisSettings
+from ..settings import ConfigError, RedisSettings
 from .base import (
     Refresh,
     SessionExists,

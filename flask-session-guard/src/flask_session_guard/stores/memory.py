@@ -6,7 +6,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
-from ..config import RedisSettings
+from ..settings import RedisSettings
 from .base import Change, Refresh, SessionExists, SessionGone, SessionRecord, Touch
 
 

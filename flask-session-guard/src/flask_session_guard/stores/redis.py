@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from ..config import ConfigError, RedisSettings
+from ..settings import ConfigError, RedisSettings
 from .base import (
     Change,
     OutageLog,

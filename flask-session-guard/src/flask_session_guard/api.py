@@ -1,0 +1,143 @@
+"""The session JSON API: the guide's five endpoints and the account's session list.
+
+Registered by ``init_app`` under ``SESSION_API_PREFIX`` (unset: no routes), e.g.
+``/api/session``. ``info`` and ``csrf-token`` are passive: reading the session's
+status never extends it, or the browser's polling would keep an idle session
+alive forever.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask.sansio.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
+
+from .errors import BadRequest, NotFound, SessionExpired, SessionRequired, SessionRevoked
+from .extension import (
+    csrf_exempt,
+    get_session_manager,
+    passive,
+    require_csrf,
+    require_session,
+)
+
+
+class PublicIdConverter(BaseConverter):
+    """A session's public id in a URL: 22 URL-safe base64 characters."""
+
+    regex = r"[A-Za-z0-9_-]{22}"
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 ``bad_request`` that says what is wrong."""
+    if not request.is_json:
+        raise BadRequest("Send a JSON object with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if body is None and request.get_data(cache=True):
+        raise BadRequest("The body is not valid JSON.")
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+bp = Blueprint("session_api", __name__)
+
+
+@bp.record_once
+def _add_converter(state: BlueprintSetupState) -> None:
+    # Before any rule of this blueprint is added: the blueprint brings its converter.
+    state.app.url_map.converters.setdefault("public_id", PublicIdConverter)
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/info")
+@passive
+def info() -> Response:
+    """The session's status; 401 without one. Never counts as activity."""
+    manager = get_session_manager()
+    state = manager.session_state()
+    if state == "expired":
+        raise SessionExpired()
+    if state == "revoked":
+        raise SessionRevoked()
+    details = manager.get_session_info()
+    if details is None:
+        raise SessionRequired()
+    return jsonify(status="success", session=details)
+
+
+@bp.get("/csrf-token")
+@passive
+def csrf_token() -> Response:
+    """A CSRF token; a visitor without a session gets a pre-login one."""
+    return jsonify(status="success", csrf_token=get_session_manager().get_csrf_token())
+
+
+@bp.post("/extend")
+@require_session
+@require_csrf
+def extend() -> Response:
+    """Reset the idle timer; ``extended`` is false once the absolute lifetime binds."""
+    manager = get_session_manager()
+    extended = manager.extend_session()
+    return jsonify(
+        status="success",
+        message="Session extended" if extended else "Session is at its absolute lifetime",
+        extended=extended,
+        session=manager.get_session_info(),
+    )
+
+
+@bp.post("/clear")
+@require_session
+@require_csrf
+def clear() -> Response:
+    """Log out: the record is deleted and the cookie expired."""
+    get_session_manager().clear_session()
+    return jsonify(status="success", message="Session cleared")
+
+
+@bp.post("/validate-csrf")
+@csrf_exempt  # it checks the token in its body and changes nothing
+def validate_csrf() -> Response:
+    """Whether the ``csrf_token`` in the JSON body is valid for this session."""
+    body = json_object()
+    token = body.get("csrf_token")
+    if token is None:
+        raise BadRequest("Send the token to check as csrf_token.")
+    if not isinstance(token, str):
+        raise BadRequest("csrf_token must be a string.")
+    return jsonify(status="success", valid=get_session_manager().validate_csrf_token(token))
+
+
+@bp.get("/list")
+@require_session
+def list_sessions() -> Response:
+    """Every live session of this account, marking the current one."""
+    return jsonify(status="success", sessions=get_session_manager().list_sessions())
+
+
+@bp.post("/revoke-others")
+@require_session
+@require_csrf
+def revoke_others() -> Response:
+    """End every other session of this account."""
+    count = get_session_manager().revoke_other_sessions()
+    return jsonify(status="success", message=f"Ended {count} other session(s)", revoked=count)
+
+
+@bp.delete("/<public_id:public_id>")
+@require_session
+@require_csrf
+def revoke(public_id: str) -> Response:
+    """End one other session of this account by its public id."""
+    if not get_session_manager().revoke_session(public_id):
+        raise NotFound("No other live session of this account has that id.")
+    return jsonify(status="success", message="Session ended", revoked=1)

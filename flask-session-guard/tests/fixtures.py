@@ -1,0 +1,82 @@
+"""Fixtures both test suites use: a clock, each store, a private redis-server.
+
+The library's conftest and the dashboard's import them by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask_session_guard import ManualClock, MemorySessionStore, SessionStore, SQLiteSessionStore
+
+from .redis_server import RedisServer
+
+#: Every store; Redis ones are marked so that ``-m "not redis"`` leaves them out.
+STORE_PARAMS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when the test says so."""
+    return ManualClock()
+
+
+@pytest.fixture(params=STORE_PARAMS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of every store; Redis is a private server emptied for each test."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return url
+    return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
+
+
+@pytest.fixture(params=STORE_PARAMS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
+    """Each store, empty, for the store contract tests."""
+    made: SessionStore
+    if request.param == "memory":
+        made = MemorySessionStore()
+    elif request.param == "redis":
+        from flask_session_guard import RedisSessionStore
+
+        made = RedisSessionStore.from_url(
+            request.getfixturevalue("redis_url"), instance_path=str(tmp_path)
+        )
+    else:
+        made = SQLiteSessionStore(tmp_path / "contract.sqlite3")
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole run, on its own port (never the shared 6379)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The private Redis, emptied (FLUSHDB on that server only) for this test."""
+    redis_server.client().flushdb()
+    yield redis_server.url
+    redis_server.close_clients()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone, with an append-only file: free to pause or stop."""
+    server = RedisServer(tmp_path / "redis", appendonly=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
