@@ -71,7 +71,8 @@ class TestEnvironment:
         )
         cookie = app.test_client().get("/api/session/csrf-token").headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
-        assert "Expires=" in cookie and "Path=/" in cookie
+        # A pre-login cookie lives as long as the browser session: no Expires.
+        assert "Expires=" not in cookie and "Path=/" in cookie
 
 
 class TestSecretKey:

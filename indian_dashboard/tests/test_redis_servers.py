@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.redis_server import RedisServer
 
-from .conftest import LiveServer, start_server
+from .conftest import KITE, LiveServer, start_server
 from .http_visitor import HttpVisitor
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
@@ -190,9 +190,14 @@ def test_paused_redis_answers_503_then_the_same_cookie_works(
     try:
         _requests_needing_a_session(alice)
         newcomer = _new(visitor, server_on_own_redis.url)
+        # A pre-login token costs the store nothing: it is there at once.
+        token = newcomer.get("/api/session/csrf-token")
+        assert token.status_code == 200
+        newcomer.token = token.json()["csrf_token"]
         started = time.monotonic()
-        _assert_503(newcomer.get("/api/session/csrf-token"), started=started)
-        assert not newcomer.http.cookies
+        login = {"broker": "kite", "credentials": KITE}
+        _assert_503(newcomer.post("/api/broker/connect", json=login), started=started)
+        assert len(newcomer.http.cookies) == 1  # the pre-login cookie, no session
         assert newcomer.get("/healthz").status_code == 200
     finally:
         own_redis.resume()

@@ -25,7 +25,7 @@ from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
 
-from .conftest import SECRET, Visitor
+from .conftest import KITE, SECRET, Visitor
 
 pytestmark = pytest.mark.redis
 
@@ -249,7 +249,13 @@ def test_unreachable_redis_at_start_up_is_not_fatal(
     """Redis may come up after the app: requests answer 503 meanwhile, one warning."""
     caplog.set_level(logging.INFO, logger="flask_session_guard")
     app = make_app(f"redis://127.0.0.1:{_closed_port()}/0")
-    answer = app.test_client().get("/api/session/csrf-token")
+    visitor = Visitor(app.test_client())
+    visitor.fetch_token()  # a pre-login token needs no store
+    answer = visitor.client.post(
+        "/api/broker/connect",
+        json={"broker": "kite", "credentials": KITE},
+        headers=visitor.headers(),
+    )
     assert answer.status_code == 503
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "ConnectionError" in warnings[0].getMessage()
@@ -537,9 +543,17 @@ def test_new_visitor_gets_503_not_a_session_while_redis_is_down(
     outage_app: Flask, own_redis: RedisServer
 ) -> None:
     own_redis.stop()
-    client = outage_app.test_client()
-    _assert_503(client.get("/api/session/csrf-token"))
-    assert client.get_cookie("session") is None
+    visitor = Visitor(outage_app.test_client())
+    visitor.fetch_token()  # a pre-login token needs no store
+    pre_login = visitor.cookie()
+    _assert_503(
+        visitor.client.post(
+            "/api/broker/connect",
+            json={"broker": "kite", "credentials": KITE},
+            headers=visitor.headers(),
+        )
+    )
+    assert visitor.cookie() == pre_login  # no session cookie was set
 
 
 def test_outage_logs_one_warning_and_one_recovery_line(

@@ -253,6 +253,8 @@ class TestCookiesAndKeys:
         header = client.get("/api/session/csrf-token").headers["Set-Cookie"]
         assert header.startswith("__Host-session=")
         assert "Path=/;" in header and "Secure" in header and "Domain" not in header
+        visitor = Visitor(client)
+        visitor.connect()
         assert client.get("/api/session/info").status_code == 200
 
     def test_rotate_session_keeps_data_and_kills_old_id(self, tmp_path: Path) -> None:

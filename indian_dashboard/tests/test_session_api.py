@@ -39,10 +39,11 @@ class TestInfo:
     def test_info_without_session_is_401(self, client: FlaskClient) -> None:
         assert_envelope(client.get("/api/session/info"), 401, "session_required")
 
-    def test_info_for_pre_login_session_is_not_active(self, visitor: Visitor) -> None:
+    def test_pre_login_visitor_has_no_session_info(self, visitor: Visitor) -> None:
         visitor.fetch_token()
-        body = visitor.session_info().json
-        assert body["session"]["is_active"] is False
+        response = visitor.session_info()
+        assert response.status_code == 401
+        assert response.json["error"] == "session_required"
 
     def test_elapsed_and_remaining(self, connected: Visitor, clock: ManualClock) -> None:
         clock.advance(125)

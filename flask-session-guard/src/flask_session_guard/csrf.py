@@ -32,6 +32,27 @@ def new_secret() -> str:
     return secrets.token_urlsafe(SECRET_BYTES)
 
 
+class PreLoginSecrets:
+    """The CSRF secret of a pre-login visitor, derived from their signed pre-login id.
+
+    ``HMAC(key, id)``: verifying a pre-login token needs no store record, so
+    anonymous visitors cost the store nothing, and a token made for one pre-login
+    cookie is refused with any other. Only the current secret key is used: after a
+    key rotation a pre-login visitor simply fetches a new token.
+    """
+
+    _SALT = b"flask-session-guard.pre-login-csrf"
+
+    def __init__(self, key: bytes) -> None:
+        self._mac = hmac.new(hmac.new(key, self._SALT, "sha256").digest(), None, "sha256")
+
+    def secret(self, pre_login_id: str) -> str:
+        """The CSRF secret (as :func:`new_secret` shapes it) for ``pre_login_id``."""
+        mac = self._mac.copy()
+        mac.update(pre_login_id.encode("ascii"))
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+
+
 def _secret_bytes(secret: str) -> bytes:
     return base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
 

@@ -116,16 +116,25 @@ class SessionManager:
     # -- the guide's operations on the current session ------------------------------------
 
     def create_session(
-        self, user_data: dict[str, Any] | None = None, *, account: str | None = None
+        self,
+        user_data: dict[str, Any] | None = None,
+        *,
+        account: str | None = None,
+        absolute_expires_at: float | None = None,
     ) -> dict[str, Any]:
         """Start a fresh active session (new id, new CSRF token) holding ``user_data``.
 
         Any previous session of this visitor is deleted first, so its id and token
         stop working at once (session fixation defence). ``account`` (e.g.
         ``kite:AB1234``) lets the account's sessions be listed and ended together.
-        Returns the session info.
+        ``absolute_expires_at`` (POSIX seconds) ends the session earlier than
+        ``SESSION_ABSOLUTE_TIMEOUT`` would, e.g. when a token behind it expires.
+        A pre-login visitor's cookie starts one session only: a second login with it
+        (two racing form posts) is 403 ``csrf_invalid``. Returns the session info.
         """
-        _current().begin(dict(user_data or {}), account=account)
+        _state().interface.begin(
+            _current(), dict(user_data or {}), account=account, absolute_at=absolute_expires_at
+        )
         info = self.get_session_info()
         assert info is not None
         return info
@@ -137,7 +146,8 @@ class SessionManager:
         used to authenticate. ``elapsed_seconds`` counts from the last activity and
         ``remaining_seconds`` to whichever timeout comes first.
         """
-        record = _current().record
+        current = _current()
+        record = current.record if current.state is SessionState.ACTIVE else None
         if record is None:
             return None
         now = _state().interface.now()
@@ -148,14 +158,15 @@ class SessionManager:
             "last_activity": isoformat(record.last_activity),
             "elapsed_seconds": max(0, math.floor(now - record.last_activity)),
             "remaining_seconds": remaining,
-            "is_active": record.authenticated and remaining > 0,
+            "is_active": remaining > 0,
             "expires_at": isoformat(record.expires_at),
             "absolute_expires_at": isoformat(record.absolute_at),
             "idle_timeout_seconds": round(_state().settings.idle_timeout),
         }
 
     def session_state(self) -> SessionState:
-        """``none``, ``expired``, ``anonymous`` (pre-login) or ``active``."""
+        """Where this visitor stands: ``none``, ``pre_login``, ``active``, ``expired``,
+        ``revoked`` or ``ended`` (see :class:`SessionState`; a ``str`` enum)."""
         return _current().state
 
     def extend_session(self) -> bool:
@@ -166,7 +177,7 @@ class SessionManager:
         active session.
         """
         current = _require_active()
-        moved = current.mark_activity(force=True)
+        moved = _state().interface.mark_activity(current, force=True)
         record = current.record
         assert record is not None
         _state().interface.auditor.emit(
@@ -177,21 +188,24 @@ class SessionManager:
     def rotate_session(self) -> str:
         """Give this session a new id and CSRF secret, keeping its data; returns the new token.
 
-        For privilege changes: the old id and token stop working at once. Raises
-        ``SessionRequired``/``SessionExpired`` without an active session.
+        For privilege changes: the old id and token stop working at once. The old
+        session must still be live when the new one is written: a logout or
+        revocation that finishes first wins. Raises ``SessionRequired`` or
+        ``SessionExpired`` without an active session.
         """
-        _require_active().rotate()
+        try:
+            _state().interface.rotate(_require_active())
+        except SessionGone:
+            raise SessionExpired() from None
         return self.get_csrf_token()
 
     def clear_session(self) -> None:
-        """Delete the session server-side now and expire the cookie (logout)."""
-        current = _current()
-        record = current.record
-        current.end()
-        if record is not None:
-            _state().interface.auditor.emit(
-                "session_cleared", session_key=record.key, account=record.account
-            )
+        """Delete the session server-side and expire the cookie (logout).
+
+        ``session.clear()`` does the same. The record is deleted when the answer is
+        saved, whatever its status.
+        """
+        _current().end()
 
     # -- sessions of one account -------------------------------------------------------------
 
@@ -201,7 +215,8 @@ class SessionManager:
         Each is ``{session_id, created_at, last_activity, device, ip, current}``.
         """
         state = _state()
-        current = _current().record
+        session = _current()
+        current = session.record if session.state is SessionState.ACTIVE else None
         account = account or (current.account if current else None)
         if account is None:
             return []
@@ -254,13 +269,14 @@ class SessionManager:
         A visitor without a session gets a pre-login one, so a login form can be
         protected.
         """
-        return csrf.mask(_current().csrf_secret())
+        secret = _state().interface.csrf_secret(_current(), issue=True)
+        assert secret is not None
+        return csrf.mask(secret)
 
     def validate_csrf_token(self, token: object) -> bool:
         """Whether ``token`` is valid for this visitor's session; never raises."""
-        current = _current()
-        record = current.record
-        return record is not None and csrf.matches(record.csrf_secret, token)
+        secret = _state().interface.csrf_secret(_current(), issue=False)
+        return secret is not None and csrf.matches(secret, token)
 
     def store_user_data(self, key: str, value: Any, *, sensitive: bool = False) -> None:
         """Keep ``value`` (anything JSON can hold) under ``key``; written per key.
@@ -284,7 +300,7 @@ class SessionManager:
         same key, so none is lost. Raises ``SessionExpired`` if the session ended.
         """
         try:
-            return _current().update_value(key, fn)
+            return _state().interface.update_value(_current(), key, fn)
         except SessionGone:
             raise SessionExpired() from None
 
@@ -326,11 +342,11 @@ def _current() -> ServerSession:
 def _require_active() -> ServerSession:
     current = _current()
     state = current.state
-    if state == "active":
+    if state is SessionState.ACTIVE:
         return current
-    if state == "expired":
+    if state is SessionState.EXPIRED:
         raise SessionExpired()
-    if state == "revoked":
+    if state is SessionState.REVOKED:
         raise SessionRevoked()
     raise SessionRequired()
 
@@ -405,13 +421,15 @@ def check_csrf() -> None:
         state.interface.auditor.emit("origin_refused", reason=reason, path=request.path)
         raise OriginMismatch(reason)
     current = _current()
-    if current.state == "expired":
+    session_state = current.state
+    if session_state is SessionState.EXPIRED:
         raise SessionExpired()
-    if current.state == "revoked":
+    if session_state is SessionState.REVOKED:
         raise SessionRevoked()
     token = csrf.token_from_request(request)
+    secret = state.interface.csrf_secret(current, issue=False)
     record = current.record
-    if token is None or record is None or not csrf.matches(record.csrf_secret, token):
+    if token is None or secret is None or not csrf.matches(secret, token):
         why = "missing" if token is None else "invalid"
         security_log.info("csrf refused: %s token (%s %s)", why, request.method, request.path)
         state.interface.auditor.emit(

@@ -23,6 +23,8 @@ _ID_CHARS = 43
 #: Exactly ID.SIGNATURE with SHA-256's 43 characters: checked before any other work.
 _COOKIE_RE = re.compile(r"[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}")
 _SALT = b"indian-dashboard.session-id"
+#: Pre-login cookies are signed under their own salt: one can never pass for the other.
+PRE_LOGIN_SALT = b"flask-session-guard.pre-login-id"
 _KEY_PREFIX = b"indian-dashboard.session-key\x00"
 #: SHA-256 already fed the prefix: each store key copies it instead of starting over.
 _KEY_HASH = hashlib.sha256(_KEY_PREFIX)
@@ -48,12 +50,18 @@ class CookieSigner:
     under a fallback still verify; new cookies use the current key. Thread-safe.
     """
 
-    def __init__(self, secret_key: str | bytes, fallbacks: Iterable[str | bytes] = ()) -> None:
+    def __init__(
+        self,
+        secret_key: str | bytes,
+        fallbacks: Iterable[str | bytes] = (),
+        *,
+        salt: bytes = _SALT,
+    ) -> None:
         keys = [k.encode() if isinstance(k, str) else k for k in (secret_key, *fallbacks)]
         # Each key's signing key is HMAC(secret, salt), as itsdangerous derives it; derived
         # here once, and kept as a keyed HMAC that each call copies. Current key first.
         self._macs = [
-            hmac.new(hmac.new(k, _SALT, hashlib.sha256).digest(), digestmod=hashlib.sha256)
+            hmac.new(hmac.new(k, salt, hashlib.sha256).digest(), digestmod=hashlib.sha256)
             for k in keys
         ]
 

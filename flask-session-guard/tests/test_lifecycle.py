@@ -1,0 +1,262 @@
+"""The session's life on a plain Flask app: pre-login, login, rotation, logout, planted cookies.
+
+Each test names an attack or a misuse and fails when its defence is removed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from flask import Flask, jsonify, session
+from flask.testing import FlaskClient
+from flask_session_guard import (
+    ManualClock,
+    SessionManager,
+    SessionStore,
+    csrf_exempt,
+    get_session_manager,
+    require_session,
+)
+
+SECRET = "lifecycle-test-secret-key-0123456789abcdef"
+HOST = "app.example.test"
+
+
+class CountingStore:
+    """Wraps a store and counts the calls it receives."""
+
+    def __init__(self, inner: SessionStore) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def app(store_url: str, clock: ManualClock) -> Any:
+    """A plain Flask app: a login, a protected view, an exempt one, a rotation, a logout."""
+    made = Flask(__name__)
+    made.config.update(
+        SECRET_KEY=SECRET,
+        SESSION_STORE_URL=store_url,
+        SESSION_API_PREFIX="/api/session",
+        SESSION_ACTIVITY_INTERVAL=0,
+    )
+    SessionManager(made, clock=clock)
+
+    @made.post("/login")
+    def login() -> Any:
+        manager = get_session_manager()
+        info = manager.create_session({"user": "ravi"}, account="demo:RAVI")
+        return jsonify(session=info, csrf_token=manager.get_csrf_token())
+
+    @made.get("/me")
+    @require_session
+    def me() -> Any:
+        return jsonify(user=session["user"])
+
+    @made.post("/ping")
+    @csrf_exempt
+    def ping() -> Any:
+        return jsonify(ok=True)
+
+    @made.post("/logout")
+    @require_session
+    def logout() -> Any:
+        session.clear()  # Flask's logout idiom
+        return jsonify(ok=True)
+
+    yield made
+    made.extensions["session_manager"].store.close()
+
+
+def _client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["HTTP_HOST"] = HOST  # a host with parent domains
+    return client
+
+
+def _token(client: FlaskClient) -> str:
+    answer = client.get("/api/session/csrf-token")
+    assert answer.status_code == 200
+    token: str = answer.json["csrf_token"]  # type: ignore[index]
+    return token
+
+
+def _login(client: FlaskClient, token: str) -> Any:
+    return client.post("/login", headers={"X-CSRF-Token": token})
+
+
+def _logged_in(app: Flask) -> tuple[FlaskClient, str]:
+    client = _client(app)
+    answer = _login(client, _token(client))
+    assert answer.status_code == 200, answer.json
+    return client, answer.json["csrf_token"]
+
+
+def _store(app: Flask) -> SessionStore:
+    store: SessionStore = app.extensions["session_manager"].store
+    return store
+
+
+def _now(app: Flask) -> float:
+    now: float = app.extensions["session_manager"].interface.now()
+    return now
+
+
+class TestPreLogin:
+    def test_anonymous_tokens_cost_the_store_nothing(self, app: Flask) -> None:
+        interface = app.extensions["session_manager"].interface
+        interface.store = counting = CountingStore(interface.store)
+        for _ in range(200):
+            _token(_client(app))  # each a new visitor without a cookie
+        client = _client(app)
+        for _ in range(20):
+            _token(client)  # one visitor asking again and again
+        assert sum(counting.calls.values()) == 0
+        assert _store(app).count_live(_now(app)) == 0
+
+    def test_login_form_needs_the_token_of_its_own_cookie(self, app: Flask) -> None:
+        victim, attacker = _client(app), _client(app)
+        _token(victim)
+        attackers_token = _token(attacker)
+        assert _login(victim, attackers_token).json["error"] == "csrf_invalid"
+        assert _login(victim, "").status_code == 403
+        assert _store(app).count_live(_now(app)) == 0
+
+    def test_one_pre_login_cookie_starts_one_session(self, app: Flask) -> None:
+        first = _client(app)
+        token = _token(first)
+        cookie = first.get_cookie("session")
+        assert cookie is not None
+        second = _client(app)  # the same cookie and token, racing
+        second.set_cookie("session", cookie.value)
+        assert _login(first, token).status_code == 200
+        replay = _login(second, token)
+        assert replay.status_code == 403 and replay.json["error"] == "csrf_invalid"
+        assert "Set-Cookie" not in replay.headers
+        assert len(_store(app).list_sessions(_now(app), account="demo:RAVI")) == 1
+
+    def test_a_pre_login_visitor_has_no_session(self, app: Flask) -> None:
+        client = _client(app)
+        _token(client)
+        assert client.get("/me").json["error"] == "session_required"
+        assert get_session_state(app, client) == "pre_login"
+
+
+def get_session_state(app: Flask, client: FlaskClient) -> str:
+    cookie = client.get_cookie("session")
+    headers = {"Cookie": f"session={cookie.value}"} if cookie else {}
+    headers["Host"] = HOST
+    with app.test_request_context("/", headers=headers):
+        app.session_interface.open_session(app, __import__("flask").request)
+        state: str = get_session_manager().session_state()
+        return state
+
+
+class TestLogout:
+    def test_session_clear_logs_out(self, app: Flask) -> None:
+        client, token = _logged_in(app)
+        assert client.get("/me").status_code == 200
+        answer = client.post("/logout", headers={"X-CSRF-Token": token})
+        assert answer.status_code == 200
+        assert "session=;" in answer.headers["Set-Cookie"]
+        assert client.get("/me").status_code == 401
+        assert _store(app).count_live(_now(app)) == 0
+
+
+class TestRotation:
+    def test_rotation_after_a_concurrent_logout_resurrects_nothing(self, app: Flask) -> None:
+        @app.post("/rotate-late")
+        @require_session
+        def rotate_late() -> Any:
+            manager = get_session_manager()
+            assert session["user"] == "ravi"  # loaded before the logout finished
+            record = manager.list_sessions()[0]
+            _store(app).delete(record["session_id"])  # another tab's logout
+            return jsonify(csrf_token=manager.rotate_session())
+
+        client, token = _logged_in(app)
+        answer = client.post("/rotate-late", headers={"X-CSRF-Token": token})
+        assert answer.status_code == 401 and answer.json["error"] == "session_expired"
+        assert _store(app).count_live(_now(app)) == 0
+
+    def test_rotation_of_a_live_session_moves_it(self, app: Flask) -> None:
+        @app.post("/rotate")
+        @require_session
+        def rotate() -> Any:
+            return jsonify(csrf_token=get_session_manager().rotate_session())
+
+        client, token = _logged_in(app)
+        old = client.get_cookie("session")
+        assert old is not None
+        answer = client.post("/rotate", headers={"X-CSRF-Token": token})
+        assert answer.status_code == 200
+        assert client.get("/me").json == {"user": "ravi"}
+        stale = _client(app)
+        stale.set_cookie("session", old.value)
+        assert stale.get("/me").status_code == 401
+        assert _store(app).count_live(_now(app)) == 1
+
+
+class TestActivity:
+    def _last_activity(self, client: FlaskClient) -> str:
+        info = client.get("/api/session/info").json["session"]
+        stamp: str = info["last_activity"]
+        return stamp
+
+    def test_cross_site_navigation_is_not_activity(self, app: Flask, clock: ManualClock) -> None:
+        client, _ = _logged_in(app)
+        before = self._last_activity(client)
+        clock.advance(30)
+        assert client.get("/me", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
+        assert self._last_activity(client) == before
+        client.get("/me", headers={"Sec-Fetch-Site": "same-origin"})
+        assert self._last_activity(client) != before
+
+    def test_exempt_and_refused_requests_are_not_activity(
+        self, app: Flask, clock: ManualClock
+    ) -> None:
+        client, _ = _logged_in(app)
+        before = self._last_activity(client)
+        clock.advance(30)
+        assert client.post("/ping").status_code == 200
+        junk = {"csrf_token": "junk"}
+        assert client.post("/api/session/validate-csrf", json=junk).json["valid"] is False
+        assert client.post("/api/session/extend").status_code == 403
+        assert self._last_activity(client) == before
+
+
+class TestPlantedCookies:
+    def test_two_valid_cookies_end_both_and_expire_every_variant(self, app: Flask) -> None:
+        victim, victims_token = _logged_in(app)
+        attacker, _ = _logged_in(app)
+        mine = victim.get_cookie("session")
+        planted = attacker.get_cookie("session")
+        assert mine is not None and planted is not None
+        both = f"session={mine.value}; session={planted.value}"
+        bare = app.test_client(use_cookies=False)
+        answer = bare.get("/me", headers={"Cookie": both, "Host": HOST})
+        assert answer.status_code == 401
+        expired = [h for h in answer.headers.getlist("Set-Cookie") if h.startswith("session=;")]
+        domains = sorted(
+            next((p.split("=", 1)[1] for p in h.split("; ") if p.startswith("Domain=")), "")
+            for h in expired
+        )
+        assert domains == ["", "app.example.test", "example.test"]
+        # Neither is adopted afterwards, whichever cookie is left.
+        for value in (mine.value, planted.value):
+            alone = bare.get("/me", headers={"Cookie": f"session={value}", "Host": HOST})
+            assert alone.json["error"] == "session_revoked"
+        assert victims_token  # the victim must log in again
