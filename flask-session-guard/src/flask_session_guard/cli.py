@@ -1,6 +1,9 @@
 """``flask --app APP sessions ...``: operator commands on the app's own store.
 
-Added to every app by ``SessionManager.init_app``.
+Added to every app by ``SessionManager.init_app``. Everything a client chose (an
+account's client id, a device description, an IP text, an id typed back) is
+printed through :func:`~.log_safety.escape`, so ESC sequences and newlines never
+reach the operator's terminal as they are.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from flask.cli import AppGroup
 
 from .clock import isoformat
 from .extension import get_session_manager
+from .log_safety import escape
 
 sessions_cli = AppGroup("sessions", help="Inspect and end stored sessions.")
 
@@ -29,7 +33,7 @@ def stats() -> None:
     click.echo(f"live sessions: {len(records)}")
     click.echo(f"created in the last hour: {recent}")
     for account, count in by_account.most_common():
-        click.echo(f"  {account}: {count}")
+        click.echo(f"  {escape(account)}: {count}")
 
 
 @sessions_cli.command("list")
@@ -44,7 +48,8 @@ def list_sessions(account: str | None, limit: int) -> None:
         return
     for r in records:
         click.echo(
-            f"{r.key}  {r.account or '(pre-login)'}  {r.device or '-'}  {r.ip or '-'}"
+            f"{escape(r.key)}  {escape(r.account or '(pre-login)')}  {escape(r.device or '-')}"
+            f"  {escape(r.ip or '-')}"
             f"  created {isoformat(r.created_at)}  last active {isoformat(r.last_activity)}"
         )
 
@@ -59,7 +64,7 @@ def revoke(public_id: str) -> None:
     account = record.account if record else None
     if not get_session_manager().revoke_by_operator(public_id, account):
         raise click.ClickException("no live session has that id")
-    click.echo(f"Revoked session {public_id}.")
+    click.echo(f"Revoked session {escape(public_id)}.")
 
 
 @sessions_cli.command("revoke-account")
@@ -67,7 +72,7 @@ def revoke(public_id: str) -> None:
 def revoke_account(account: str) -> None:
     """End every session of ACCOUNT (e.g. kite:AB1234)."""
     count = get_session_manager().revoke_all_sessions(account)
-    click.echo(f"Revoked {count} session(s) of {account}.")
+    click.echo(f"Revoked {count} session(s) of {escape(account)}.")
 
 
 @sessions_cli.command("purge-expired")

@@ -28,6 +28,7 @@ from .errors import (
     SessionRevoked,
 )
 from .interface import ServerSessionInterface
+from .log_safety import security_log
 from .metrics import instrument
 from .origin import OriginPolicy
 from .session import ServerSession, SessionState
@@ -38,7 +39,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 log = logging.getLogger(__name__)
-security_log = logging.getLogger("flask_session_guard.security")
 
 EXTENSION_KEY = "session_manager"
 
