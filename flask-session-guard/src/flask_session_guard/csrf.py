@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 import secrets
 
 from flask import Request
@@ -22,6 +23,10 @@ SECRET_BYTES = 32
 #: A masked token is 64 bytes: 86 base64 characters. Anything far longer is refused
 #: before decoding, so a 1 MB "token" costs nothing.
 _MAX_TOKEN_CHARS = 128
+#: Exactly what :func:`mask` writes: URL-safe base64 without padding. Standard
+#: base64 (``+``, ``/``), padding, spaces and other characters the decoder would
+#: skip or translate are refused, so one token has one spelling.
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 FORM_FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 _FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -74,10 +79,14 @@ def matches(secret: str, token: object) -> bool:
     """Whether ``token`` is a mask of ``secret``; never raises for bad input."""
     if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_CHARS:
         return False
+    if _TOKEN_CHARS.fullmatch(token) is None:
+        return False
     try:
         raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
-    except (binascii.Error, UnicodeEncodeError, ValueError):
+    except (binascii.Error, ValueError):
         return False
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
+        return False  # unused low bits set: another spelling of the same bytes
     expected = _secret_bytes(secret)
     if len(raw) != 2 * len(expected):
         return False
