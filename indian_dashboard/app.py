@@ -42,15 +42,22 @@ def create_app(
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key.load_or_create(app.instance_path)
+    else:
+        # A short key lets a word list forge cookies and open sealed credentials.
+        secret_key.check(app.config["SECRET_KEY"])
+    for old in app.config.get("SECRET_KEY_FALLBACKS") or ():
+        secret_key.check(old, source="A key in SECRET_KEY_FALLBACKS")
 
     # Before the session manager's own hook, so an oversized body meets 413 first.
     app.before_request(refuse_oversized_body)
     SessionManager(app, clock=clock)
     proxies = app.config["SESSION_TRUSTED_PROXIES"]
     if proxies:
-        # Only behind proxies we were told about do X-Forwarded-* headers count.
+        # Only behind proxies we were told about do X-Forwarded-For/-Proto count (the
+        # client's address, https). Host and port are never taken from a header: the
+        # origin browsers see is SESSION_PUBLIC_ORIGIN, which the settings require here.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0
         )
     register_error_handlers(app, retry_after=app.config["SESSION_STORE_RETRY_AFTER"])
     register_security_headers(app)

@@ -23,7 +23,9 @@ _BOOL_VARS = (
     "SESSION_CSRF_ALLOW_SAME_SITE",
     "SESSION_METRICS",
 )
-_LIST_VARS = ("SESSION_TRUSTED_ORIGINS", "SESSION_ENCRYPTED_KEYS")
+_LIST_VARS = ("SESSION_TRUSTED_ORIGINS", "SESSION_ENCRYPTED_KEYS", "SESSION_CLEAR_SITE_DATA")
+#: Whole numbers where 0 has a meaning (none sent, no limit).
+_WHOLE_VARS = ("SESSION_TRUSTED_PROXIES", "SESSION_HSTS_MAX_AGE", "SESSION_MAX_PER_ACCOUNT")
 
 
 def _parse_number(name: str, raw: str, *, allow_zero: bool = False) -> float:
@@ -76,11 +78,12 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in _LIST_VARS:
         if name in environ:
             config[name] = _parse_list(environ[name])
-    if "SESSION_TRUSTED_PROXIES" in environ:
-        raw = environ["SESSION_TRUSTED_PROXIES"]
-        if not raw.strip().isdigit():
-            raise ConfigError(f"SESSION_TRUSTED_PROXIES must be a whole number, got {raw!r}")
-        config["SESSION_TRUSTED_PROXIES"] = int(raw)
+    for name in _WHOLE_VARS:
+        if name in environ:
+            raw = environ[name]
+            if not raw.strip().isdigit():
+                raise ConfigError(f"{name} must be a whole number, got {raw!r}")
+            config[name] = int(raw)
     if environ.get("SESSION_REDIS_PREFIX"):
         config["SESSION_REDIS_PREFIX"] = environ["SESSION_REDIS_PREFIX"]
     if "SESSION_REDIS_POOL_SIZE" in environ:

@@ -93,10 +93,87 @@ class TestSecretKey:
         assert len(str(first.secret_key)) >= 64
 
     def test_environment_key_wins(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment")
+        monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment-" + "e" * 32)
         app = create_app({"SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path))
-        assert app.secret_key == "from-the-environment"
+        assert app.secret_key == "from-the-environment-" + "e" * 32
         assert not (tmp_path / "secret_key").exists()
+
+    def test_short_key_is_refused_naming_the_variable_and_the_fix(self, tmp_path: Path) -> None:
+        env = {"PATH": "/usr/bin:/bin", "FLASK_SECRET_KEY": "x" * 31}
+        result = subprocess.run(
+            [sys.executable, "-m", "indian_dashboard", "--port", "0"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 2
+        (line,) = result.stderr.strip().splitlines()
+        assert "FLASK_SECRET_KEY" in line and "at least 32" in line
+        assert "python -c 'import secrets; print(secrets.token_hex(32))'" in line
+        assert "x" * 31 not in line
+
+    @pytest.mark.parametrize("key", ["x", "password", "k" * 31, " " * 40])
+    def test_short_keys_stop_create_app(self, tmp_path: Path, key: str) -> None:
+        with pytest.raises(ConfigError, match="FLASK_SECRET_KEY"):
+            create_app(
+                {"SECRET_KEY": key, "SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path)
+            )
+        assert create_app(
+            {"SECRET_KEY": "k" * 32, "SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path)
+        )
+
+    def test_short_fallback_key_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="SECRET_KEY_FALLBACKS"):
+            create_app(
+                {
+                    "SECRET_KEY": SECRET,
+                    "SECRET_KEY_FALLBACKS": ["old"],
+                    "SESSION_STORE_URL": "memory://",
+                },
+                instance_path=str(tmp_path),
+            )
+
+    def test_key_file_readable_by_others_is_made_owner_only(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+        key_file = tmp_path / "secret_key"
+        key_file.write_text("f" * 64)
+        key_file.chmod(0o644)
+        with caplog.at_level(logging.WARNING):
+            app = create_app({"SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path))
+        assert app.secret_key == "f" * 64
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert any("made it 0600" in r.getMessage() for r in caplog.records)
+        assert "f" * 64 not in caplog.text
+
+    def test_key_file_that_cannot_be_made_owner_only_is_refused(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+        key_file = tmp_path / "secret_key"
+        key_file.write_text("f" * 64)
+        key_file.chmod(0o640)
+
+        def refuse(path: object, mode: int) -> None:
+            raise PermissionError(1, "Operation not permitted")
+
+        monkeypatch.setattr(os, "chmod", refuse)
+        with pytest.raises(ConfigError, match="chmod 600"):
+            create_app({"SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path))
+
+    def test_short_key_in_the_key_file_is_refused(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+        key_file = tmp_path / "secret_key"
+        key_file.write_text("short")
+        key_file.chmod(0o600)
+        with pytest.raises(ConfigError, match="secret_key"):
+            create_app({"SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path))
 
 
 class TestStartUpErrors:

@@ -53,8 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("flask_session_guard.security")
 
-#: What a logout asks the browser to forget (OWASP: clear client-side state too).
-CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 #: A handful of fresh ids in a row colliding means something is broken, not bad luck.
 _CREATE_ATTEMPTS = 3
 
@@ -495,8 +493,10 @@ class ServerSessionInterface(SessionInterface):
         if record is not None or state is SessionState.ENDED:
             # Anything that carries session data is never cached.
             response.headers["Cache-Control"] = "no-store"
-        if state is SessionState.ENDED and session.cookie is not CookieKind.NONE:
-            response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+        # What logout asks the browser to forget: SESSION_CLEAR_SITE_DATA (settings.py).
+        clear = self.settings.clear_site_data
+        if state is SessionState.ENDED and session.cookie is not CookieKind.NONE and clear:
+            response.headers["Clear-Site-Data"] = clear
         if failed:
             # Nothing of a failed request is kept, not even its new session or id.
             session.new_cookie = False

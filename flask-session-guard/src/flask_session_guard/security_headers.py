@@ -1,11 +1,20 @@
-"""Headers on every answer: a strict Content-Security-Policy and friends."""
+"""Headers on every answer: a strict Content-Security-Policy and friends.
+
+With ``SESSION_COOKIE_SECURE`` on (the site is served over HTTPS), every answer also
+carries ``Strict-Transport-Security: max-age=SESSION_HSTS_MAX_AGE`` (one year by
+default; 0 sends none), so a browser that has seen the site once never tries plain
+HTTP for it again. ``includeSubDomains`` is not sent: sibling hosts are not ours to
+commit to HTTPS.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+
+from .settings import DEFAULTS, ConfigError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -34,13 +43,25 @@ HEADERS = {
 }
 
 
-#: Built once: the pairs to add, and their lower-case names to look for.
-_ITEMS = tuple(HEADERS.items())
-_NAMES = frozenset(name.lower() for name in HEADERS)
+def strict_transport_security(config: Mapping[str, Any]) -> str | None:
+    """The ``Strict-Transport-Security`` value ``config`` asks for, or ``None``.
+
+    Sent only with ``SESSION_COOKIE_SECURE`` (HTTPS deployments). A bad
+    ``SESSION_HSTS_MAX_AGE`` raises :class:`~.settings.ConfigError` naming it.
+    """
+    max_age = config.get("SESSION_HSTS_MAX_AGE", DEFAULTS["SESSION_HSTS_MAX_AGE"])
+    if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
+        raise ConfigError(
+            f"SESSION_HSTS_MAX_AGE must be a whole number of seconds (0 for none), got {max_age!r}"
+        )
+    if not config.get("SESSION_COOKIE_SECURE") or max_age == 0:
+        return None
+    return f"max-age={max_age}"
 
 
 class SecurityHeaders:
-    """WSGI middleware: adds :data:`HEADERS` to every answer that does not set its own.
+    """WSGI middleware: adds :data:`HEADERS` (and ``extra``) to every answer that does
+    not set its own.
 
     It works on the plain ``(name, value)`` pairs handed to ``start_response``:
     ours are constants checked once, so every answer pays a list extend instead of
@@ -49,21 +70,28 @@ class SecurityHeaders:
     ``Response`` objects do not show them: look at what the client receives.)
     """
 
-    def __init__(self, app: WSGIApplication) -> None:
+    def __init__(self, app: WSGIApplication, extra: Mapping[str, str] | None = None) -> None:
         self.app = app
+        # Built once: the pairs to add, and their lower-case names to look for.
+        self._items = tuple({**HEADERS, **(extra or {})}.items())
+        self._names = frozenset(name.lower() for name, _ in self._items)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        items, names = self._items, self._names
+
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
-            if present.isdisjoint(_NAMES):
-                headers.extend(_ITEMS)
+            if present.isdisjoint(names):
+                headers.extend(items)
             else:
-                headers.extend(item for item in _ITEMS if item[0].lower() not in present)
+                headers.extend(item for item in items if item[0].lower() not in present)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start)
 
 
 def register_security_headers(app: Flask) -> None:
-    """Wrap ``app.wsgi_app`` so every answer carries :data:`HEADERS`."""
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
+    """Wrap ``app.wsgi_app`` so every answer carries :data:`HEADERS` (and HSTS on HTTPS)."""
+    hsts = strict_transport_security(app.config)
+    extra = {"Strict-Transport-Security": hsts} if hsts else None
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, extra)  # type: ignore[method-assign]

@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ENCRYPTED_KEYS": ("credentials",),
     "SESSION_AUDIT_LOG": None,
     "SESSION_METRICS": False,
+    # What logout's Clear-Site-Data asks the browser to forget. Not "cookies": that
+    # clears the cookies of the whole registrable domain (sibling hosts, the parent).
+    "SESSION_CLEAR_SITE_DATA": ("cache", "storage"),
+    # Strict-Transport-Security max-age (seconds) sent when SESSION_COOKIE_SECURE is on.
+    "SESSION_HSTS_MAX_AGE": 365 * 24 * 3600,
     # Where the session JSON API is mounted; unset, the app has no such routes.
     "SESSION_API_PREFIX": None,
     # Used by the redis:// store only.
@@ -132,6 +137,10 @@ class SessionSettings:
     encrypted_keys: frozenset[str]
     audit_log: str | None
     redis: RedisSettings
+    #: How many proxies in front set X-Forwarded-* (0: those headers count for nothing).
+    trusted_proxies: int = 0
+    #: The ``Clear-Site-Data`` value of a logout answer (``""``: none is sent).
+    clear_site_data: str = '"cache", "storage"'
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SessionSettings:
@@ -171,6 +180,7 @@ class SessionSettings:
         if name.startswith("__Host-"):
             path = "/"
         public = config.get("SESSION_PUBLIC_ORIGIN")
+        proxies = _trusted_proxies(config.get("SESSION_TRUSTED_PROXIES", 0), public)
         return cls(
             idle_timeout=idle,
             absolute_timeout=absolute,
@@ -195,7 +205,57 @@ class SessionSettings:
             ),
             audit_log=config.get("SESSION_AUDIT_LOG") or None,
             redis=RedisSettings.from_config(config),
+            trusted_proxies=proxies,
+            clear_site_data=clear_site_data(
+                config.get("SESSION_CLEAR_SITE_DATA", DEFAULTS["SESSION_CLEAR_SITE_DATA"])
+            ),
         )
+
+
+def _trusted_proxies(value: Any, public_origin: Any) -> int:
+    """``SESSION_TRUSTED_PROXIES``; behind a proxy, ``SESSION_PUBLIC_ORIGIN`` is required.
+
+    The origin browsers see is configuration: guessed from ``X-Forwarded-Host``, it
+    would be whatever the client (or a misconfigured proxy) wrote there.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"SESSION_TRUSTED_PROXIES must be a whole number, got {value!r}")
+    if value and not public_origin:
+        raise ConfigError(
+            f"SESSION_TRUSTED_PROXIES is {value} but SESSION_PUBLIC_ORIGIN is not set: behind "
+            "a proxy set SESSION_PUBLIC_ORIGIN to the origin browsers use, e.g. "
+            "https://dash.example.com"
+        )
+    return value
+
+
+#: Clear-Site-Data directives a browser understands (W3C Clear Site Data).
+CLEAR_SITE_DATA_TYPES = frozenset(
+    {
+        "cache",
+        "cookies",
+        "storage",
+        "executionContexts",
+        "clientHints",
+        "prefetchCache",
+        "prerenderCache",
+        "*",
+    }
+)
+
+
+def clear_site_data(value: Any) -> str:
+    """``SESSION_CLEAR_SITE_DATA`` (a list, or text like ``cache,storage``) as the header
+    value ``"cache", "storage"``; empty for none. An unknown directive is a ConfigError.
+    """
+    names = [n.strip().strip('"') for n in _strings("SESSION_CLEAR_SITE_DATA", value)]
+    unknown = [n for n in names if n not in CLEAR_SITE_DATA_TYPES]
+    if unknown:
+        known = ", ".join(sorted(CLEAR_SITE_DATA_TYPES))
+        raise ConfigError(
+            f"SESSION_CLEAR_SITE_DATA has unknown directive(s) {', '.join(unknown)}; use {known}"
+        )
+    return ", ".join(f'"{n}"' for n in dict.fromkeys(names))
 
 
 def _strings(name: str, value: Any) -> Iterable[str]:

@@ -1,0 +1,155 @@
+"""HTTPS and proxies: HSTS on every answer, what logout clears, which forwarded headers count."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+
+from indian_dashboard import create_app
+from indian_dashboard.config import ConfigError
+
+from .conftest import SECRET, Visitor
+from .servers import start_server
+from .test_session_api import assert_envelope
+
+ONE_YEAR = "max-age=31536000"
+
+
+def make_app(tmp_path: Path, **config: Any) -> Flask:
+    return create_app(
+        {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "memory://", **config},
+        instance_path=str(tmp_path),
+    )
+
+
+class TestStrictTransportSecurity:
+    @pytest.mark.server
+    def test_every_answer_carries_it_over_http_when_cookies_are_secure(
+        self, tmp_path: Path
+    ) -> None:
+        server = start_server(tmp_path, workers=1, env={"SESSION_COOKIE_SECURE": "true"})
+        try:
+            answers = [
+                requests.get(server.url + "/", timeout=10),
+                requests.get(server.url + "/healthz", timeout=10),
+                requests.get(server.url + "/api/session/csrf-token", timeout=10),
+                requests.get(server.url + "/no-such-page", timeout=10),  # 404
+                requests.post(server.url + "/api/session/extend", timeout=10),  # 401
+                requests.put(server.url + "/api/session/info", timeout=10),  # 405
+                requests.get(server.url + "/_session_guard/static/session-manager.js", timeout=10),
+            ]
+        finally:
+            server.stop()
+        assert {a.status_code for a in answers} >= {200, 401, 404, 405}
+        for answer in answers:
+            assert answer.headers.get("Strict-Transport-Security") == ONE_YEAR, answer.url
+
+    def test_none_without_secure_cookies(self, tmp_path: Path) -> None:
+        answer = make_app(tmp_path).test_client().get("/healthz")
+        assert "Strict-Transport-Security" not in answer.headers
+
+    def test_max_age_is_configurable_and_zero_sends_none(self, tmp_path: Path) -> None:
+        day = make_app(tmp_path, SESSION_COOKIE_SECURE=True, SESSION_HSTS_MAX_AGE=86400)
+        assert day.test_client().get("/healthz").headers["Strict-Transport-Security"] == (
+            "max-age=86400"
+        )
+        off = make_app(tmp_path, SESSION_COOKIE_SECURE=True, SESSION_HSTS_MAX_AGE=0)
+        assert "Strict-Transport-Security" not in off.test_client().get("/healthz").headers
+
+    @pytest.mark.parametrize("value", [-1, "year", 1.5, True])
+    def test_bad_max_age_stops_start_up(self, tmp_path: Path, value: object) -> None:
+        with pytest.raises(ConfigError, match="SESSION_HSTS_MAX_AGE"):
+            make_app(tmp_path, SESSION_COOKIE_SECURE=True, SESSION_HSTS_MAX_AGE=value)
+
+
+class TestClearSiteData:
+    def test_logout_clears_cache_and_storage_but_not_the_domains_cookies(
+        self, connected: Visitor
+    ) -> None:
+        answer = connected.logout()
+        assert answer.headers["Clear-Site-Data"] == '"cache", "storage"'
+        assert "cookies" not in answer.headers["Clear-Site-Data"]
+
+    def test_directives_are_configurable(self, tmp_path: Path) -> None:
+        app = make_app(tmp_path, SESSION_CLEAR_SITE_DATA="cache, cookies")
+        visitor = Visitor(app.test_client())
+        visitor.connect()
+        assert visitor.logout().headers["Clear-Site-Data"] == '"cache", "cookies"'
+        none = make_app(tmp_path, SESSION_CLEAR_SITE_DATA=[])
+        visitor = Visitor(none.test_client())
+        visitor.connect()
+        assert "Clear-Site-Data" not in visitor.logout().headers
+
+    def test_unknown_directive_stops_start_up(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="SESSION_CLEAR_SITE_DATA"):
+            make_app(tmp_path, SESSION_CLEAR_SITE_DATA=["cache", "everything"])
+
+
+class TestForwardedHeaders:
+    def test_without_trusted_proxies_forwarded_proto_counts_for_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """From 127.0.0.1 too: no ProxyFix, so an https:// origin does not match http."""
+        app = make_app(tmp_path)
+        visitor = Visitor(app.test_client())
+        visitor.connect()
+        answer = visitor.client.post(
+            "/api/session/extend",
+            headers={
+                **visitor.headers(),
+                "Origin": "https://localhost",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "localhost",
+            },
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )
+        assert_envelope(answer, 403, "origin_mismatch")
+
+    def test_trusted_proxies_without_public_origin_stop_start_up(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="SESSION_PUBLIC_ORIGIN"):
+            make_app(tmp_path, SESSION_TRUSTED_PROXIES=1)
+
+    def test_the_start_up_line_names_session_public_origin(self, tmp_path: Path) -> None:
+        env = {"PATH": "/usr/bin:/bin", "FLASK_SECRET_KEY": SECRET, "SESSION_TRUSTED_PROXIES": "1"}
+        result = subprocess.run(
+            [sys.executable, "-m", "indian_dashboard", "--port", "0"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 2
+        (line,) = result.stderr.strip().splitlines()
+        assert "SESSION_PUBLIC_ORIGIN" in line and "SESSION_TRUSTED_PROXIES" in line
+
+    def test_behind_a_proxy_the_client_address_and_scheme_count_not_the_host(
+        self, tmp_path: Path
+    ) -> None:
+        app = make_app(
+            tmp_path, SESSION_TRUSTED_PROXIES=1, SESSION_PUBLIC_ORIGIN="https://dash.example"
+        )
+
+        @app.get("/_seen")
+        def seen() -> dict[str, Any]:
+            from flask import request
+
+            return {"ip": request.remote_addr, "scheme": request.scheme, "host": request.host}
+
+        answer = app.test_client().get(
+            "/_seen",
+            headers={
+                "X-Forwarded-For": "203.0.113.9",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "evil.com",
+                "X-Forwarded-Port": "8443",
+            },
+        )
+        assert answer.json == {"ip": "203.0.113.9", "scheme": "https", "host": "localhost"}
