@@ -265,3 +265,64 @@ class TestStoreContract:
         record = make_record(now=NOW + 0.123456789)
         store.create(record)
         assert store.get("k1", NOW) == record
+
+    def test_revocation_keeps_its_reason(self, store: SessionStore) -> None:
+        store.create(make_record("k1"))
+        store.create(make_record("k2"))
+        assert store.revoke("k1", NOW) is True
+        assert store.revoke("k2", NOW, reason="session_limit") is True
+        plain, limited = store.get("k1", NOW), store.get("k2", NOW)
+        assert plain is not None and plain.revoked and plain.revoked_reason == "revoked"
+        assert limited is not None and limited.revoked
+        assert limited.revoked_reason == "session_limit"
+        assert not limited.live(NOW)
+        store.create(make_record("k3"))
+        got = store.get("k3", NOW)
+        assert got is not None and got.revoked_reason == "" and not got.revoked
+
+
+class TestLiveCount:
+    """``count_live``: exact after every kind of change (what each store must keep)."""
+
+    def test_count_follows_create_revoke_delete_expiry_and_touch(self, store: SessionStore) -> None:
+        assert store.count_live(NOW) == 0
+        for i, idle in enumerate([10, 20, 100, 100, 100, 100]):
+            store.create(make_record(f"k{i}", idle=idle))
+        assert store.count_live(NOW) == 6
+        store.revoke("k2", NOW)
+        store.delete("k3")
+        store.delete("k3")  # idempotent, and counted once
+        assert store.count_live(NOW) == 4
+        # k1 is touched before it expires: it lives on past its first expiry.
+        assert store.update("k1", NOW + 5, {}, Touch(NOW + 5, NOW + 60))
+        assert store.count_live(NOW + 15) == 3  # k0 expired
+        assert store.count_live(NOW + 15) == 3  # counting again changes nothing
+        assert store.count_live(NOW + 30) == 3  # k1 kept alive by its touch
+        # k4 is kept alive by a read that records activity.
+        read = store.get("k4", NOW + 50, Refresh(0, 100))
+        assert read is not None and read.expires_at == NOW + 150
+        assert store.count_live(NOW + 70) == 2  # k1 gone; k4, k5 live
+        assert store.count_live(NOW + 120) == 1  # k5 gone; k4 touched
+        assert store.count_live(NOW + 200) == 0
+        store.create(make_record("k9", now=NOW + 200))
+        assert store.count_live(NOW + 201) == 1
+
+    def test_count_agrees_with_the_listing(self, store: SessionStore) -> None:
+        for i in range(30):
+            record = make_record(f"k{i:02d}", idle=10 + i)
+            record.account = "kite:A" if i % 2 else None
+            store.create(record)
+        for i in range(0, 30, 7):
+            store.revoke(f"k{i:02d}", NOW)
+        for i in range(3, 30, 9):
+            store.delete(f"k{i:02d}")
+        for i in range(1, 30, 5):
+            store.update(f"k{i:02d}", NOW + 5, {}, Touch(NOW + 5, NOW + 45))
+        for later in (0, 12, 25, 33, 41, 47, 60):
+            assert store.count_live(NOW + later) == len(store.list_sessions(NOW + later))
+
+    def test_purged_records_are_not_counted(self, store: SessionStore) -> None:
+        store.create(make_record("k1", idle=10))
+        store.create(make_record("k2", idle=100))
+        store.purge_expired(NOW + 20)
+        assert store.count_live(NOW + 20) == 1

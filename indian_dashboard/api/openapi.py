@@ -14,6 +14,7 @@ import copy
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from flask_session_guard.api import LIST_PAGE_DEFAULT, LIST_PAGE_MAX
 
 from .broker import BROKER_NAMES, BROKERS, MAX_FIELD
 from .watchlist import MAX_SYMBOLS, SYMBOL_RE
@@ -25,7 +26,7 @@ JSON = "application/json"
 #: Every ``error`` code the API answers with, by HTTP status.
 ERROR_CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
     400: ("bad_request",),
-    401: ("session_required", "session_expired", "session_revoked"),
+    401: ("session_required", "session_expired", "session_revoked", "session_limit"),
     403: ("csrf_missing", "csrf_invalid", "origin_mismatch"),
     404: ("not_found",),
     405: ("method_not_allowed",),
@@ -39,8 +40,9 @@ ERROR_CODES: tuple[str, ...] = tuple(c for codes in ERROR_CODES_BY_STATUS.values
 _ERROR_TEXT = {
     400: "The request is malformed: not JSON, not an object, or a field is wrong.",
     401: "No active session (`session_required`), the cookie's session has ended "
-    "or timed out (`session_expired`), or it was ended from another device "
-    "(`session_revoked`).",
+    "or timed out (`session_expired`), it was ended from another device "
+    "(`session_revoked`), or it was the oldest when the account went over "
+    "`SESSION_MAX_PER_ACCOUNT` (`session_limit`).",
     403: "The CSRF token is missing or invalid, or the request comes from another origin.",
     404: "Not found.",
     413: "The body is larger than `MAX_CONTENT_LENGTH` (64 KiB by default).",
@@ -247,14 +249,54 @@ def _build() -> dict[str, Any]:
             "get": {
                 "operationId": "listSessions",
                 "tags": ["session"],
-                "summary": "Every live session of this account, newest first; `current` marks "
-                "this one.",
+                "summary": "The live sessions of this account, newest first, one page at a "
+                "time; `current` marks this one.",
                 "security": SESSION_SECURITY,
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "description": "Sessions per page.",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": LIST_PAGE_MAX,
+                            "default": LIST_PAGE_DEFAULT,
+                        },
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "description": "How many sessions to skip.",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 999999999,
+                            "default": 0,
+                        },
+                    },
+                ],
                 "responses": _responses(
                     _success(
-                        "The account's sessions.",
-                        {"sessions": {"type": "array", "items": _ref("schemas", "SessionSummary")}},
+                        "One page of the account's sessions.",
+                        {
+                            "sessions": {
+                                "type": "array",
+                                "items": _ref("schemas", "SessionSummary"),
+                                "maxItems": LIST_PAGE_MAX,
+                            },
+                            "total": {"type": "integer", "minimum": 0},
+                            "limit": {"type": "integer", "minimum": 1, "maximum": LIST_PAGE_MAX},
+                            "offset": {"type": "integer", "minimum": 0},
+                            "next_offset": {
+                                "type": ["integer", "null"],
+                                "description": "The next page's offset; null on the last page.",
+                            },
+                        },
                     ),
+                    400,
                     401,
                     *_ALWAYS,
                 ),

@@ -87,8 +87,9 @@ def test_one_hash_per_session_with_a_field_per_data_key(
     rv.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=rv.headers())
     r = redis_server.client()
     index, session_key = "session:account:kite:AB1234", f"session:{rv.info['session_id']}"
-    # One hash for the session, one sorted set indexing the account's sessions.
-    assert sorted(r.keys("*")) == sorted([index, session_key])
+    # One hash for the session, one sorted set indexing the account's sessions, and
+    # the live index the /metrics gauge counts.
+    assert sorted(r.keys("*")) == sorted([index, session_key, "session:index:live"])
     assert r.zrange(index, 0, -1) == [rv.info["session_id"]]
     keys = [session_key]
     fields = r.hgetall(keys[0])
@@ -106,7 +107,7 @@ def test_prefix_setting_namespaces_keys(
     app = make_app(redis_url, SESSION_REDIS_PREFIX="dash:")
     Visitor(app.test_client()).connect()
     keys = redis_server.client().keys("*")
-    assert len(keys) == 2 and all(k.startswith("dash:") for k in keys)
+    assert len(keys) == 3 and all(k.startswith("dash:") for k in keys)
 
 
 def test_idle_session_disappears_from_redis_by_itself(redis_url: str, tmp_path: Path) -> None:
@@ -402,7 +403,8 @@ def test_atomic_update_with_due_activity_adds_one_write(
 def test_logout_is_a_read_and_one_delete(rv: Visitor, redis_server: RedisServer) -> None:
     with recorded_commands(redis_server) as commands:
         assert rv.logout().status_code == 200
-    assert _round_trips(commands) == ["hgetall", "del"]
+    # The delete and the live index's ZREM travel in one pipelined round trip.
+    assert _round_trips(commands) == ["hgetall", "del", "zrem"]
 
 
 def test_reads_write_nothing_by_commandstats(

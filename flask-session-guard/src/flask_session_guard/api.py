@@ -14,14 +14,19 @@ from flask import Blueprint, Response, jsonify, request
 from flask.sansio.blueprints import BlueprintSetupState
 from werkzeug.routing import BaseConverter
 
-from .errors import BadRequest, NotFound, SessionExpired, SessionRequired, SessionRevoked
+from .errors import BadRequest, NotFound, SessionExpired, SessionRequired
 from .extension import (
     csrf_exempt,
     get_session_manager,
     passive,
     require_csrf,
     require_session,
+    revoked_error,
 )
+
+#: ``GET list``: the page size when ``limit`` is not given, and the largest allowed.
+LIST_PAGE_DEFAULT = 20
+LIST_PAGE_MAX = 100
 
 
 class PublicIdConverter(BaseConverter):
@@ -66,7 +71,7 @@ def info() -> Response:
     if state == "expired":
         raise SessionExpired()
     if state == "revoked":
-        raise SessionRevoked()
+        raise revoked_error()
     details = manager.get_session_info()
     if details is None:
         raise SessionRequired()
@@ -120,8 +125,36 @@ def validate_csrf() -> Response:
 @bp.get("/list")
 @require_session
 def list_sessions() -> Response:
-    """Every live session of this account, marking the current one."""
-    return jsonify(status="success", sessions=get_session_manager().list_sessions())
+    """The live sessions of this account, newest first, marking the current one; paginated.
+
+    ``limit`` (1 to 100, default 20) and ``offset`` (default 0) pick the page;
+    ``total`` counts them all and ``next_offset`` is the next page's offset, or
+    ``null`` on the last page.
+    """
+    limit = _whole_arg("limit", LIST_PAGE_DEFAULT, 1, LIST_PAGE_MAX)
+    offset = _whole_arg("offset", 0, 0, None)
+    page, total = get_session_manager().list_sessions_page(limit=limit, offset=offset)
+    following = offset + limit
+    return jsonify(
+        status="success",
+        sessions=page,
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=following if following < total else None,
+    )
+
+
+def _whole_arg(name: str, default: int, low: int, high: int | None) -> int:
+    """Query parameter ``name`` as a whole number in ``[low, high]``; 400 otherwise."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    bound = f"between {low} and {high}" if high is not None else f"{low} or more"
+    ok = raw.isascii() and raw.isdigit() and len(raw) <= 9
+    if not ok or int(raw) < low or (high is not None and int(raw) > high):
+        raise BadRequest(f"{name} must be a whole number {bound}.")
+    return int(raw)
 
 
 @bp.post("/revoke-others")

@@ -58,6 +58,16 @@ class SessionRevoked(ApiError):
     description = "This session was ended from another device; connect again."
 
 
+class SessionLimit(SessionRevoked):
+    """The session was ended to keep its account within ``SESSION_MAX_PER_ACCOUNT``."""
+
+    code, error = 401, "session_limit"
+    description = (
+        "This session was ended because the account signed in on more devices than "
+        "allowed; connect again (the oldest session ends)."
+    )
+
+
 class CsrfMissing(ApiError):
     code, error = 403, "csrf_missing"
     description = "A CSRF token is required: send it in the X-CSRF-Token header."

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -24,6 +24,7 @@ from .errors import (
     CsrfMissing,
     OriginMismatch,
     SessionExpired,
+    SessionLimit,
     SessionRequired,
     SessionRevoked,
 )
@@ -32,6 +33,7 @@ from .log_safety import security_log
 from .metrics import instrument
 from .origin import OriginPolicy
 from .session import ServerSession, SessionState
+from .session_limit import make_room
 from .settings import SessionSettings, apply_defaults
 from .stores import SessionGone, SessionRecord, SessionStore, open_store
 
@@ -130,11 +132,17 @@ class SessionManager:
         ``absolute_expires_at`` (POSIX seconds) ends the session earlier than
         ``SESSION_ABSOLUTE_TIMEOUT`` would, e.g. when a token behind it expires.
         A pre-login visitor's cookie starts one session only: a second login with it
-        (two racing form posts) is 403 ``csrf_invalid``. Returns the session info.
+        (two racing form posts) is 403 ``csrf_invalid``. If the account already holds
+        ``SESSION_MAX_PER_ACCOUNT`` live sessions, the oldest end (their holders get
+        401 ``session_limit``: see :mod:`.session_limit`). Returns the session info.
         """
+        current = _current()
         _state().interface.begin(
-            _current(), dict(user_data or {}), account=account, absolute_at=absolute_expires_at
+            current, dict(user_data or {}), account=account, absolute_at=absolute_expires_at
         )
+        if account is not None:
+            # The session this login replaces is deleted at save: it takes no room.
+            self._keep_within_limit(account, replaced=current.delete_keys)
         info = self.get_session_info()
         assert info is not None
         return info
@@ -207,6 +215,15 @@ class SessionManager:
         """
         _current().end()
 
+    def _keep_within_limit(self, account: str, *, replaced: Collection[str] = ()) -> None:
+        state = _state()
+        now = state.interface.now()
+        ended = make_room(state.store, account, now, state.settings.max_per_account, keep=replaced)
+        for record in ended:
+            state.interface.auditor.emit(
+                "session_revoked", session_key=record.key, account=account, by="session_limit"
+            )
+
     # -- sessions of one account -------------------------------------------------------------
 
     def list_sessions(self, account: str | None = None) -> list[dict[str, Any]]:
@@ -222,6 +239,17 @@ class SessionManager:
             return []
         records = state.store.list_sessions(state.interface.now(), account=account)
         return [_describe(r, current_key=current.key if current else None) for r in records]
+
+    def list_sessions_page(
+        self, *, limit: int, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of :meth:`list_sessions` (the current account's), and the total.
+
+        The store reads the account's index once (it holds at most
+        ``SESSION_MAX_PER_ACCOUNT`` live sessions); the page bounds the answer.
+        """
+        sessions = self.list_sessions()
+        return sessions[offset : offset + limit], len(sessions)
 
     def revoke_session(self, public_id: str) -> bool:
         """End one session of the current account (not the current one); True if it was live."""
@@ -347,8 +375,17 @@ def _require_active() -> ServerSession:
     if state is SessionState.EXPIRED:
         raise SessionExpired()
     if state is SessionState.REVOKED:
-        raise SessionRevoked()
+        raise revoked_error(current)
     raise SessionRequired()
+
+
+def revoked_error(current: ServerSession | None = None) -> SessionRevoked:
+    """The 401 a revoked session's holder gets: ``session_limit`` or ``session_revoked``.
+
+    ``current`` defaults to this request's session.
+    """
+    reason = (current or _current()).revoked_reason
+    return SessionLimit() if reason == "session_limit" else SessionRevoked()
 
 
 # -- decorators ---------------------------------------------------------------------------
@@ -425,7 +462,7 @@ def check_csrf() -> None:
     if session_state is SessionState.EXPIRED:
         raise SessionExpired()
     if session_state is SessionState.REVOKED:
-        raise SessionRevoked()
+        raise revoked_error(current)
     token = csrf.token_from_request(request)
     secret = state.interface.csrf_secret(current, issue=False)
     record = current.record

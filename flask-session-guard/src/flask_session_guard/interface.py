@@ -179,7 +179,8 @@ class ServerSessionInterface(SessionInterface):
             self.auditor.emit("session_expired", session_key=key, kind="gone")
             return session.become(SessionState.EXPIRED)
         if record.revoked:
-            # Kept until it expires, so that every holder is told.
+            # Kept until it expires, so that every holder is told (and why).
+            session.revoked_reason = record.revoked_reason
             return session.become(SessionState.REVOKED)
         if not record.live(now) or not record.authenticated:
             self._expired(record, now)

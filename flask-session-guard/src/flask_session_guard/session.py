@@ -129,6 +129,8 @@ class ServerSession(SessionMixin):
         self.single_use = False
         #: The key this session had before a rotation in this request (for the audit).
         self.rotated_from: str | None = None
+        #: Why a REVOKED session was ended (``revoked`` or ``session_limit``).
+        self.revoked_reason = ""
         self.accessed = False
         self.modified = False
 

@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_PUBLIC_ORIGIN": None,
     "SESSION_TRUSTED_PROXIES": 0,
     "SESSION_ENCRYPTED_KEYS": ("credentials",),
+    # Live sessions one account may hold; a new login past it ends the oldest.
+    "SESSION_MAX_PER_ACCOUNT": 10,
     "SESSION_AUDIT_LOG": None,
     "SESSION_METRICS": False,
     # What logout's Clear-Site-Data asks the browser to forget. Not "cookies": that
@@ -137,6 +139,8 @@ class SessionSettings:
     encrypted_keys: frozenset[str]
     audit_log: str | None
     redis: RedisSettings
+    #: Live sessions per account; at the limit a new login ends the oldest one.
+    max_per_account: int = 10
     #: How many proxies in front set X-Forwarded-* (0: those headers count for nothing).
     trusted_proxies: int = 0
     #: The ``Clear-Site-Data`` value of a logout answer (``""``: none is sent).
@@ -206,6 +210,10 @@ class SessionSettings:
             audit_log=config.get("SESSION_AUDIT_LOG") or None,
             redis=RedisSettings.from_config(config),
             trusted_proxies=proxies,
+            max_per_account=check_count(
+                "SESSION_MAX_PER_ACCOUNT",
+                config.get("SESSION_MAX_PER_ACCOUNT", DEFAULTS["SESSION_MAX_PER_ACCOUNT"]),
+            ),
             clear_site_data=clear_site_data(
                 config.get("SESSION_CLEAR_SITE_DATA", DEFAULTS["SESSION_CLEAR_SITE_DATA"])
             ),

@@ -7,6 +7,8 @@
     absolute: 'Your session reached its maximum length, so you were signed out.',
     logout: 'You signed out in another tab.',
     revoked: 'Your session was ended from another device or by the server.',
+    limit: 'You were signed out because your account signed in on more devices than ' +
+      'allowed (the oldest session ends).',
     unreachable: 'The server could not be reached before your session ran out, ' +
       'so this page was locked to protect your data.'
   };
@@ -234,7 +236,7 @@
   }
 
   function loadSessions() {
-    return sm.fetch('/api/session/list', { cache: 'no-store' }).then(sessionsAnswer, failed);
+    return sm.fetch('/api/session/list?limit=100', { cache: 'no-store' }).then(sessionsAnswer, failed);
   }
 
   function endSession(id) {

@@ -207,6 +207,7 @@
   // performance.now() may stand still while a laptop sleeps, Date.now() does not;
   // no server timestamp is compared with either).
   function reasonFor(error) {
+    if (error === 'session_limit') return 'limit';  // the account went over its session limit
     if (error === 'session_revoked' || !st.info) return 'revoked';  // gone before this page heard of it
     var left = st.deadline - st.heard - Math.max(perf() - st.heard, Date.now() - st.wall);
     if (left > 1000) return 'revoked';
@@ -218,6 +219,7 @@
     absolute: 'Your session reached its maximum length.',
     logout: 'You signed out in another tab.',
     revoked: 'Your session was ended elsewhere.',
+    limit: 'Your account signed in on more devices than allowed; this, its oldest session, ended.',
     unreachable: 'The server could not be reached before your session ran out.'
   };
 

@@ -110,6 +110,11 @@ class SessionGone(StoreError):
     """The session was deleted, revoked or has expired; nothing was written."""
 
 
+#: Why a session may be revoked: by its user or an operator, or to keep the account
+#: within ``SESSION_MAX_PER_ACCOUNT``. Stores keep the reason with the mark.
+REVOKE_REASONS = ("revoked", "session_limit")
+
+
 @dataclass(slots=True)
 class SessionRecord:
     """What the server keeps about one session. Times are POSIX seconds (UTC)."""
@@ -133,6 +138,9 @@ class SessionRecord:
     ip: str = ""
     #: Ended by a revocation: kept until it would have expired so its holder is told.
     revoked: bool = False
+    #: Why it was revoked (:data:`REVOKE_REASONS`), so its holder is told that
+    #: (``session_limit``: the account went over ``SESSION_MAX_PER_ACCOUNT``).
+    revoked_reason: str = ""
 
     def copy(self) -> SessionRecord:
         """A copy whose ``data`` can be changed without touching this one."""
@@ -215,8 +223,12 @@ class SessionStore(Protocol):
         """Remove the record; a missing key is not an error."""
         ...
 
-    def revoke(self, key: str, now: float) -> bool:
-        """Mark a live record revoked (kept until it expires); False if there was none."""
+    def revoke(self, key: str, now: float, reason: str = "revoked") -> bool:
+        """Mark a live record revoked (kept until it expires); False if there was none.
+
+        ``reason`` (one of :data:`REVOKE_REASONS`) comes back as the record's
+        ``revoked_reason``.
+        """
         ...
 
     def list_sessions(
@@ -226,7 +238,11 @@ class SessionStore(Protocol):
         ...
 
     def count_live(self, now: float) -> int:
-        """How many live sessions the store holds (for stats and the live gauge)."""
+        """How many live sessions the store holds (the ``/metrics`` gauge, every scrape).
+
+        Exact, and never a scan of every session: a counter or an index's cardinality,
+        plus at most the sessions that expired since the last count.
+        """
         ...
 
     def purge_expired(self, now: float) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -16,6 +17,10 @@ class MemorySessionStore:
     def __init__(self) -> None:
         self._records: dict[str, SessionRecord] = {}
         self._by_account: defaultdict[str, set[str]] = defaultdict(set)
+        #: Keys counted live, and (expiry when counted, key) to find those that may
+        #: have expired since: count_live re-checks only those, never every record.
+        self._counted: set[str] = set()
+        self._expiries: list[tuple[float, str]] = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -44,6 +49,9 @@ class MemorySessionStore:
             if record.key in self._records:
                 raise SessionExists("session key already taken")
             self._records[record.key] = record.copy()
+            if not record.revoked:
+                self._counted.add(record.key)
+                heapq.heappush(self._expiries, (record.expires_at, record.key))
             if record.account is not None:
                 self._by_account[record.account].add(record.key)
 
@@ -80,6 +88,7 @@ class MemorySessionStore:
             self._remove(key)
 
     def _remove(self, key: str) -> None:
+        self._counted.discard(key)
         record = self._records.pop(key, None)
         if record is not None and record.account is not None:
             keys = self._by_account[record.account]
@@ -87,12 +96,13 @@ class MemorySessionStore:
             if not keys:
                 del self._by_account[record.account]
 
-    def revoke(self, key: str, now: float) -> bool:
+    def revoke(self, key: str, now: float, reason: str = "revoked") -> bool:
         with self._lock:
             record = self._live(key, now)
             if record is None:
                 return False
-            record.revoked = True
+            record.revoked, record.revoked_reason = True, reason
+            self._counted.discard(key)
             return True
 
     def list_sessions(
@@ -106,7 +116,17 @@ class MemorySessionStore:
 
     def count_live(self, now: float) -> int:
         with self._lock:
-            return sum(1 for r in self._records.values() if r.live(now))
+            # Only entries whose counted expiry has passed are looked at: a session
+            # touched since is counted again under its new expiry, the others go.
+            expiries = self._expiries
+            while expiries and expiries[0][0] <= now:
+                _, key = heapq.heappop(expiries)
+                record = self._records.get(key)
+                if record is not None and record.live(now) and key in self._counted:
+                    heapq.heappush(expiries, (record.expires_at, key))
+                else:
+                    self._counted.discard(key)
+            return len(self._counted)
 
     def purge_expired(self, now: float) -> int:
         with self._lock:

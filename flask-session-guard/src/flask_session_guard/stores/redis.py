@@ -6,7 +6,9 @@ absolute end, ``e`` expiry, ``s`` CSRF secret, ``u`` authenticated, ``n`` accoun
 ``v`` device, ``p`` IP, ``r`` revoked) and each user-data key is its own field
 ``d:NAME``, so writes are per key. Each account has a sorted set
 ``PREFIX + "account:" + ACCOUNT`` of its session keys scored by their absolute
-end; listing checks each member's hash and drops the ones that are gone. The key's Redis
+end; listing checks each member's hash and drops the ones that are gone. One more
+sorted set, ``PREFIX + "index:live"``, holds every live session's key scored by its
+expiry, for the O(1) live count (see ``count_live``). The key's Redis
 expiry follows the record's ``expires_at``: an idle session disappears on its own,
 even when no app server runs, and nothing needs purging. The expiry is set as a
 time to live counted from the caller's ``now`` (PEXPIRE, not PEXPIREAT), so it
@@ -56,6 +58,8 @@ _SEEN_ACTIVITY_MAX = 10_000
 #: Concurrent writers of one key retry a check-and-set; this many misses in a row
 #: means something is badly wrong, and the request is answered 503 instead.
 UPDATE_ATTEMPTS = 50
+#: Entries of the live index looked at per round trip when counting.
+_RECOUNT_BATCH = 1000
 
 # Times travel as Python's shortest exact float text (``repr``): Lua's own
 # number-to-text conversion keeps only 14 digits, which would round timestamps.
@@ -134,11 +138,12 @@ end
 return 1
 """
 
-#: KEYS[1] session; ARGV: now. 1 if a live session was marked revoked, else 0.
+#: KEYS[1] session; ARGV: now, reason ('1' for a plain revocation). 1 if a live
+#: session was marked revoked, else 0.
 _REVOKE = """
 local m = redis.call('HMGET', KEYS[1], 'e', 'r')
 if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'r', '1')
+redis.call('HSET', KEYS[1], 'r', ARGV[2])
 return 1
 """
 
@@ -315,6 +320,11 @@ class RedisSessionStore:
     def _name(self, key: str) -> str:
         return self._prefix + key
 
+    @property
+    def _live_index(self) -> str:
+        # Has a ':' as the account indexes do, so no session key (no ':') can clash.
+        return self._prefix + "index:live"
+
     def get(self, key: str, now: float, refresh: Refresh | None = None) -> SessionRecord | None:
         name = self._name(key)
         if refresh is not None:
@@ -367,12 +377,16 @@ class RedisSessionStore:
         if record.account is not None:
             args += ["n", record.account]
         if record.revoked:
-            args += ["r", "1"]
+            args += ["r", _revoked_mark(record.revoked_reason)]
         for data_name, value in record.data.items():
             args += [_DATA + data_name, value]
         with self._translate:
             if record.account is None:
-                made = self._run(_CREATE_SCRIPT, self._name(record.key), args)
+                commands: list[Command] = [
+                    ("EVALSHA", _CREATE_SCRIPT.sha, 1, self._name(record.key), *args),
+                    *self._count_entry(record),
+                ]
+                made = self._batch(commands, _CREATE_SCRIPT)[0]
             else:
                 # Session and index sit in different keys (and Cluster slots): one
                 # pipelined round trip, not one script. An index entry whose session
@@ -390,6 +404,7 @@ class RedisSessionStore:
             ("ZADD", index, repr(record.absolute_at), record.key),
             ("PEXPIRE", index, ttl, "NX"),
             ("PEXPIRE", index, ttl, "GT"),
+            *self._count_entry(record),
         ]
         # ZADD and PEXPIRE NX/GT change nothing when sent again.
         return self._batch(commands, _CREATE_SCRIPT)[0]
@@ -449,11 +464,52 @@ class RedisSessionStore:
 
     def delete(self, key: str) -> None:
         with self._translate:
-            self._command("DEL", self._name(key))
+            self._batch([("DEL", self._name(key)), ("ZREM", self._live_index, key)])
 
-    def revoke(self, key: str, now: float) -> bool:
+    def revoke(self, key: str, now: float, reason: str = "revoked") -> bool:
+        commands: list[Command] = [
+            ("EVALSHA", _REVOKE_SCRIPT.sha, 1, self._name(key), repr(now), _revoked_mark(reason)),
+            ("ZREM", self._live_index, key),  # a revoked session is not live
+        ]
         with self._translate:
-            return bool(self._run(_REVOKE_SCRIPT, self._name(key), [repr(now)]))
+            return bool(self._batch(commands, _REVOKE_SCRIPT)[0])
+
+    # -- the live count: a sorted set of session keys scored by their expiry ----------
+    #
+    # Written at creation and cleared at delete or revoke, in the same round trip; a
+    # touch does not update it (that would cost every refresh a write). So an entry's
+    # score is the expiry the session had when it was last scored: count_live looks
+    # only at entries whose score has passed, scores again the ones a touch kept alive
+    # and drops the others. Each live session is looked at about once per idle
+    # timeout, whatever the scrape rate; a count never scans every session.
+
+    def _count_entry(self, record: SessionRecord) -> list[Command]:
+        """The live index's entry for a new record (none for one made revoked)."""
+        if record.revoked:
+            return []
+        return [("ZADD", self._live_index, repr(record.expires_at), record.key)]
+
+    def count_live(self, now: float) -> int:
+        index = self._live_index
+        with self._translate:
+            while True:
+                due: list[str] = self._command(
+                    "ZRANGE", index, "-inf", repr(now), "BYSCORE", "LIMIT", 0, _RECOUNT_BATCH
+                )
+                if due:
+                    fields = self._batch([("HMGET", self._name(k), "e", "r") for k in due])
+                    commands: list[Command] = []
+                    gone = []
+                    for key, (expires, revoked) in zip(due, fields, strict=True):
+                        if expires is not None and revoked is None and float(expires) > now:
+                            commands.append(("ZADD", index, "XX", expires, key))
+                        else:
+                            gone.append(key)
+                    if gone:
+                        commands.append(("ZREM", index, *gone))
+                    self._batch(commands)
+                if len(due) < _RECOUNT_BATCH:
+                    return int(self._command("ZCARD", index))
 
     def _index(self, account: str) -> str:
         return f"{self._prefix}account:{account}"
@@ -495,9 +551,6 @@ class RedisSessionStore:
             if cursor == "0":
                 return
 
-    def count_live(self, now: float) -> int:
-        return len(self.list_sessions(now))
-
     def purge_expired(self, now: float) -> int:
         """Nothing to do: Redis removes expired keys itself."""
         return 0
@@ -531,11 +584,25 @@ def _record(key: str, fields: Mapping[str, str]) -> SessionRecord | None:
             account=fields.get("n"),
             device=fields.get("v", ""),
             ip=fields.get("p", ""),
-            revoked=fields.get("r") == "1",
+            revoked="r" in fields,
+            revoked_reason=_revoked_reason(fields.get("r")),
         )
     except (KeyError, ValueError):
         # A hash without our metadata (e.g. only a stray data field) is no session.
         return None
+
+
+def _revoked_mark(reason: str) -> str:
+    """The ``r`` field for ``reason``: ``1`` for a plain revocation (as stored before
+    reasons were kept), else the reason's name."""
+    return "1" if reason in ("", "revoked") else reason
+
+
+def _revoked_reason(mark: str | None) -> str:
+    """The ``r`` field: absent (live), ``1`` (revoked) or another reason's name."""
+    if mark is None:
+        return ""
+    return "revoked" if mark == "1" else mark
 
 
 def _describe(err: Exception) -> str:

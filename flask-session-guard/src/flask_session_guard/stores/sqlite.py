@@ -64,6 +64,31 @@ _ADDED_COLUMNS = {
     "ip": "TEXT NOT NULL DEFAULT ''",
     "revoked": "INTEGER NOT NULL DEFAULT 0",
 }
+#: The live count without a scan: triggers keep the number of unrevoked rows in
+#: ``session_counts`` (created before the first count is taken, so no row is missed
+#: by both); count_live subtracts the expired rows not yet purged (an index range).
+_COUNTS = """
+CREATE TABLE IF NOT EXISTS session_counts (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    unrevoked INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS session_counts_insert AFTER INSERT ON sessions
+WHEN NEW.revoked = 0 BEGIN UPDATE session_counts SET unrevoked = unrevoked + 1; END;
+CREATE TRIGGER IF NOT EXISTS session_counts_delete AFTER DELETE ON sessions
+WHEN OLD.revoked = 0 BEGIN UPDATE session_counts SET unrevoked = unrevoked - 1; END;
+CREATE TRIGGER IF NOT EXISTS session_counts_revoke AFTER UPDATE OF revoked ON sessions
+WHEN OLD.revoked = 0 AND NEW.revoked != 0
+BEGIN UPDATE session_counts SET unrevoked = unrevoked - 1; END;
+INSERT OR IGNORE INTO session_counts (one, unrevoked)
+    SELECT 1, count(*) FROM sessions WHERE revoked = 0;
+"""
+_COUNT_LIVE = (
+    "SELECT (SELECT unrevoked FROM session_counts WHERE one = 1)"
+    " - (SELECT count(*) FROM sessions WHERE expires_at <= ? AND revoked = 0)"
+)
+#: The ``revoked`` column: 0 live, else the reason's code.
+_REVOKED_CODES = {"revoked": 1, "session_limit": 2}
+_REVOKED_REASONS = {code: reason for reason, code in _REVOKED_CODES.items()}
 _ACCOUNT_INDEX = (
     "CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account, expires_at)"
     " WHERE account IS NOT NULL"
@@ -138,6 +163,7 @@ class SQLiteSessionStore:
                     if column not in present:
                         conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
                 conn.execute(_ACCOUNT_INDEX)
+                conn.executescript(_COUNTS)
             finally:
                 conn.close()
 
@@ -261,7 +287,7 @@ class SQLiteSessionStore:
                         record.account,
                         record.device,
                         record.ip,
-                        int(record.revoked),
+                        _revoked_code(record.revoked, record.revoked_reason),
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -323,11 +349,11 @@ class SQLiteSessionStore:
             conn.execute("DELETE FROM session_data WHERE session_id = ?", (key,))
             conn.execute("DELETE FROM sessions WHERE id = ?", (key,))
 
-    def revoke(self, key: str, now: float) -> bool:
+    def revoke(self, key: str, now: float, reason: str = "revoked") -> bool:
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE sessions SET revoked = 1 WHERE id = ? AND expires_at > ? AND revoked = 0",
-                (key, now),
+                "UPDATE sessions SET revoked = ? WHERE id = ? AND expires_at > ? AND revoked = 0",
+                (_revoked_code(True, reason), key, now),
             )
             return cursor.rowcount == 1
 
@@ -372,8 +398,7 @@ class SQLiteSessionStore:
             return len(keys)
 
     def count_live(self, now: float) -> int:
-        sql = "SELECT count(*) FROM sessions WHERE expires_at > ? AND revoked = 0"
-        return int(self._rows(sql, (now,))[0][0])
+        return int(self._rows(_COUNT_LIVE, (now,))[0][0])
 
     def count(self) -> int:
         """How many records exist, live or not yet purged."""
@@ -416,6 +441,13 @@ def _write_changes(conn: sqlite3.Connection, key: str, changes: Mapping[str, Cha
             conn.execute(_UPSERT_VALUE, (key, name, value))
 
 
+def _revoked_code(revoked: bool, reason: str) -> int:
+    """The ``revoked`` column's value: 0, or the code of ``reason``."""
+    if not revoked:
+        return 0
+    return _REVOKED_CODES.get(reason, 1)
+
+
 def _record(row: tuple[object, ...]) -> SessionRecord:
     """A record (without data) from the first eleven columns of ``_COLUMNS``."""
     key, created, last, absolute_at, expires, csrf, authenticated, account, device, ip, revoked = (
@@ -433,4 +465,5 @@ def _record(row: tuple[object, ...]) -> SessionRecord:
         device=str(device),
         ip=str(ip),
         revoked=bool(revoked),
+        revoked_reason=_REVOKED_REASONS.get(int(revoked), "revoked") if revoked else "",  # type: ignore[call-overload]
     )
