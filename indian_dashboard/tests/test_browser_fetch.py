@@ -31,12 +31,19 @@ class Foreign:
                 seen.append(
                     (self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
                 )
+                # /offer answers JSON holding a token, as a hostile API might.
+                body = (
+                    b'{"csrf_token": "planted-by-another-origin"}' if self.path == "/offer" else b""
+                )
                 self.send_response(200)
                 self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
                 self.send_header("Access-Control-Allow-Headers", "*")
                 self.send_header("Access-Control-Allow-Methods", "*")
-                self.send_header("Content-Length", "0")
+                if body:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
 
@@ -196,3 +203,39 @@ def test_401_fires_session_expired(tab: Tab) -> None:
     assert status in (401, 403)
     expired = tab.wait_event("sessionExpired", timeout=2)
     assert expired["detail"]["reason"] == "revoked"
+
+
+@pytest.mark.parametrize("mode", ["cors", "no-cors", "same-origin"])
+def test_caller_mode_and_a_redirect_elsewhere_never_carry_the_token(
+    tab: Tab, foreign: Foreign, mode: str
+) -> None:
+    """A same-origin URL that answers 307 to another origin, whatever mode the caller set."""
+    tab.page.route(
+        "**/bounce",
+        lambda route: route.fulfill(status=307, headers={"Location": foreign.url + "/sink"}),
+    )
+    outcome = tab.page.evaluate(
+        """async (mode) => {
+          try {
+            const r = await sessionManager.fetch('/bounce', {method: 'POST', body: 'x', mode});
+            return 'answered ' + r.status;
+          } catch (e) { return 'refused'; }
+        }""",
+        mode,
+    )
+    assert outcome == "refused"
+    assert HEADER in sent_headers(tab, "POST", "/bounce")[0]
+    assert [s for s in foreign.seen if s[1] == "/sink"] == []
+
+
+def test_an_answer_from_elsewhere_is_never_read_for_a_token(tab: Tab, foreign: Foreign) -> None:
+    """A safe same-origin GET redirected to a CORS-open origin that offers a token."""
+    tab.page.route(
+        "**/leave",
+        lambda route: route.fulfill(status=302, headers={"Location": foreign.url + "/offer"}),
+    )
+    before = tab.page.evaluate("sessionManager.getCSRFToken()")
+    status = tab.page.evaluate("async () => (await sessionManager.fetch('/leave')).status")
+    assert status == 200  # the caller gets its answer
+    assert [p for m, p, _ in foreign.seen if m == "GET"] == ["/offer"]
+    assert tab.page.evaluate("sessionManager.getCSRFToken()") == before

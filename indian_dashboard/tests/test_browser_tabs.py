@@ -101,7 +101,10 @@ def test_token_rotated_in_one_tab_is_used_by_the_other(
         }"""
     )
     assert rotated == 200
-    second.page.wait_for_function("t => sessionManager.getCSRFToken() !== t", arg=before)
+    # The channel carries the news, never the token: the other tab fetches its own
+    # before its next write, so that write needs no 403 and no retry.
+    second.page.wait_for_timeout(300)
+    assert second.page.evaluate("sessionManager.getCSRFToken()") == before
     status = second.page.evaluate(
         """async () => (await sessionManager.fetch('/api/watchlist', {
              method: 'POST', headers: {'Content-Type': 'application/json'},
@@ -109,7 +112,8 @@ def test_token_rotated_in_one_tab_is_used_by_the_other(
     )
     assert status == 200
     assert 403 not in statuses
-    assert person.count("GET", "/api/session/csrf-token", page=second.page) == 1  # init only
+    assert person.count("GET", "/api/session/csrf-token", page=second.page) == 2  # init, news
+    assert person.count("POST", "/api/watchlist") == 1
 
 
 def test_five_tabs_poll_about_as_often_as_one_and_hand_over(servers: Any, people: Any) -> None:
@@ -159,3 +163,81 @@ def test_frozen_polling_tab_does_not_block_the_others(servers: Any, people: Any)
     assert polled, "the other tab waited for the frozen one"
     assert polled[0].at - frozen <= 2 * 0.5 + 1 + 0.5 + 0.5  # its watchdog, plus slack
     freezer.wake()
+
+
+#: Another page of this origin speaking on the client's channel (BroadcastChannel
+#: does not deliver a message to the object that sent it, so a second one is made).
+FORGE = "m => new BroadcastChannel('sessionManager').postMessage(m)"
+#: A minute's session that neither polls nor warns during these tests.
+QUIET = {"pollInterval": 30, "warningThreshold": 20}
+
+
+def test_a_token_injected_on_the_channel_is_never_used(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), QUIET)
+    person.connect()
+    tab = person.open()
+    tab.page.evaluate(FORGE, {"t": "tok", "tok": "planted"})
+    tab.page.wait_for_timeout(200)
+    assert tab.page.evaluate("sessionManager.getCSRFToken()") != "planted"
+    refreshes = person.count("GET", "/api/session/csrf-token", page=tab.page)
+    status = tab.page.evaluate(
+        """async () => (await sessionManager.fetch('/api/watchlist', {method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({symbol: 'TCS'})})).status"""
+    )
+    assert status == 200
+    sent = [s.headers.get("x-csrf-token") for s in person.requests("POST", "/api/watchlist")]
+    assert sent and "planted" not in sent
+    # The news made the tab fetch its own token first (once), not retry after a 403.
+    assert person.count("GET", "/api/session/csrf-token", page=tab.page) == refreshes + 1
+    assert len(sent) == 1
+
+
+def test_a_forged_end_is_checked_with_the_server(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), QUIET)
+    person.connect()
+    tab = person.open()
+    checks = person.count("GET", INFO, page=tab.page)
+    tab.page.evaluate(FORGE, {"t": "end", "reason": "logout"})
+    tab.page.wait_for_timeout(500)
+    assert person.count("GET", INFO, page=tab.page) == checks + 1  # asked the server
+    assert tab.state() == "active"  # which said the session is live
+    assert tab.events("sessionExpired") == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"t": "info", "rem": "soon", "at": 0},
+        {"t": "info", "rem": 1e12, "abs": False, "info": None},  # no time stamp
+        {"t": "nonsense"},
+        "not an object",
+        None,
+    ],
+    ids=["rem-not-a-number", "no-stamp", "unknown-type", "text", "null"],
+)
+def test_malformed_messages_are_dropped(servers: Any, people: Any, message: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), QUIET)
+    person.connect()
+    tab = person.open()
+    before = tab.info()
+    tab.page.evaluate(FORGE, message)
+    tab.page.wait_for_timeout(300)
+    assert tab.state() == "active"
+    assert tab.events("sessionExpired") == [] and tab.events("sessionWarning") == []
+    after = tab.info()
+    assert before is not None and after is not None
+    assert abs(after["remaining_seconds"] - before["remaining_seconds"]) <= 1
+
+
+def test_a_forged_remaining_time_is_clamped_to_the_idle_timeout(servers: Any, people: Any) -> None:
+    person = people(servers(SESSION_TIMEOUT="60"), QUIET)
+    person.connect()
+    tab = person.open()
+    tab.page.evaluate(
+        "m => { m.at = Date.now(); new BroadcastChannel('sessionManager').postMessage(m); }",
+        {"t": "info", "rem": 1e12, "abs": False},
+    )
+    tab.page.wait_for_timeout(300)
+    info = tab.info()
+    assert info is not None and info["remaining_seconds"] <= 60

@@ -10,6 +10,13 @@
  * The API's prefix comes from the script tag's data-api-prefix (default
  * /api/session), so an app mounted under a sub-path works unchanged.
  * Test seam: window.sessionManagerConfig, read by init(); times in seconds.
+ *
+ * Cross-tab messages come from any page of this origin, so they are checked: a
+ * message of the wrong shape is dropped, a token never travels on the channel
+ * (a 'tok' message only says "fetch a fresh one before your next write"), an
+ * 'end' is believed only once the server confirms it, and a remaining time is
+ * clamped to the idle timeout. What a same-origin page can still do is call the
+ * API itself, as this script does: the channel gives it nothing more.
  */
 (function (win, doc) {
   'use strict';
@@ -32,6 +39,7 @@
   }
   var SAFE = /^(GET|HEAD|OPTIONS|TRACE)$/;
   var KEY = 'sessionManager';
+  var TYPES = { act: 1, end: 1, info: 1, ext: 1, tok: 1 };
   var INPUTS = ['pointerdown', 'keydown', 'wheel', 'touchstart', 'scroll', 'mousemove'];
   var WAKE = ['pageshow', 'focus', 'online', 'resume'];
 
@@ -40,7 +48,8 @@
 
   function fresh() {
     return {
-      token: null, info: null, deadline: 0, heard: -1e12, wall: 0, state: 'none', retry: 0,
+      token: null, stale: false, ending: null,
+      info: null, deadline: 0, heard: -1e12, wall: 0, state: 'none', retry: 0,
       warned: false, active: false, absolute: false, leader: false,
       timer: 0, expected: 0, checking: null, channel: null, release: null,
       abort: null, lastInput: -1e12, mx: null, my: null
@@ -81,18 +90,29 @@
   }
   function onChannel(e) { receive(e.data); }
 
+  function num(x) { return typeof x === 'number' && isFinite(x); }
+
   function receive(m) {
-    if (!m || !started) return;
-    if (m.t === 'tok') { st.token = m.tok; return; }
+    if (!m || typeof m !== 'object' || !TYPES[m.t] || !started) return;
+    // another tab got a new token: fetch our own before the next write (never theirs)
+    if (m.t === 'tok') { st.stale = true; return; }
     if (!live()) return;
     if (m.t === 'act') { st.active = true; return; }
-    if (m.t === 'end') { expire(m.reason, true); return; }
+    if (m.t === 'end') {
+      // believed once the server says so (the 401 of this check then ends this tab)
+      st.ending = MESSAGES[m.reason] ? m.reason : 'revoked';
+      check();
+      return;
+    }
     if (m.t === 'info' || m.t === 'ext') {
+      if (!num(m.rem) || !num(m.at)) return;
       // a message that waited (this tab was frozen) is stale: ask the server instead
       if (Math.abs(Date.now() - m.at) > 1000) { check(); return; }
-      if (m.info) st.info = m.info;
-      st.absolute = m.abs;
-      setDeadline(m.rem);
+      var idle = st.info && st.info.idle_timeout_seconds;
+      if (m.info && typeof m.info === 'object') st.info = m.info;
+      st.absolute = m.abs === true;
+      // never more time than one idle timeout: a forged message cannot hide a warning
+      setDeadline(Math.max(0, Math.min(m.rem, num(idle) ? ms(idle) : m.rem)));
       if (m.t === 'ext') extended();
       decide(false);
     }
@@ -184,13 +204,13 @@
           // an extension about to start tells the other tabs itself (no warning flash)
           if (!decide(true)) share('info');
         } else if (r.status === 401) {
-          expire(reasonFor(body.error));
+          expire(st.ending || reasonFor(body.error), !!st.ending);
         } else {
           unreachable();
         }
       });
     }).catch(function () { if (st === mine) unreachable(); })
-      .then(function () { mine.checking = null; });
+      .then(function () { mine.checking = null; mine.ending = null; });
     return st.checking;
   }
 
@@ -243,7 +263,8 @@
   function takeToken(body) {
     if (body && typeof body.csrf_token === 'string' && body.csrf_token !== st.token) {
       st.token = body.csrf_token;
-      post({ t: 'tok', tok: st.token });
+      st.stale = false;
+      post({ t: 'tok' });  // the news only: each tab fetches its own token
     }
   }
 
@@ -357,6 +378,10 @@
     });
   }
 
+  function sameOrigin(href) {
+    try { return new URL(href).origin === win.location.origin; } catch (e) { return false; }
+  }
+
   function replayable(body) {
     return body == null || typeof body === 'string' || body instanceof Blob ||
       body instanceof ArrayBuffer || ArrayBuffer.isView(body) ||
@@ -380,11 +405,18 @@
     var canRetry = attach && (req ? !!spare || replayable(opts.body) : replayable(opts.body));
 
     function send(first) {
+      if (attach && st.stale && first) {
+        st.stale = false;  // one refresh, whatever it answers
+        var go = function () { return send(true); };
+        return refreshToken().then(go, go);
+      }
       var headers = new Headers(base);
       var o = Object.assign({}, opts, { headers: headers });
       if (attach) {
         if (st.token) headers.set('X-CSRF-Token', st.token);
-        if (!opts.mode) o.mode = 'same-origin';
+        // whatever the caller asked: a request carrying the token stays on this
+        // origin, so a redirect to another one is a network error, never followed
+        o.mode = 'same-origin';
       }
       var sent = st.token;
       return fetch(first ? input : spare || input, o).then(function (r) {
@@ -394,7 +426,9 @@
 
     function inspect(r, first, sent) {
       var type = r.headers.get('Content-Type') || '';
-      if (!own || type.indexOf('application/json') < 0) return r;
+      // an answer is read only if it came from this origin (a same-origin URL may
+      // have redirected elsewhere: a token or session info from there is not ours)
+      if (!own || !sameOrigin(r.url) || type.indexOf('application/json') < 0) return r;
       return r.clone().json().then(function (body) {
         takeToken(body);
         if (r.ok && body.session && typeof body.session.remaining_seconds === 'number' &&
