@@ -355,3 +355,19 @@ def test_cli_revokes_an_id_that_starts_with_a_dash(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["sessions", "revoke", record.key])
     assert result.exit_code == 0, result.output
     assert f"Revoked session {record.key}." in result.output
+
+
+def test_cli_revoke_all_ends_every_account_after_asking(app: Flask) -> None:
+    """ASVS 5.0 V7.4.5: an operator ends the sessions of one account or of all."""
+    visitors = [Visitor(app.test_client()) for _ in range(3)]
+    visitors[0].connect()
+    visitors[1].connect()
+    visitors[2].connect("dhan", {"client_id": "ZZ9", "access_token": "t"})
+    runner = app.test_cli_runner()
+    declined = runner.invoke(args=["sessions", "revoke-all"], input="n\n")
+    assert declined.exit_code != 0
+    assert all(v.session_info().status_code == 200 for v in visitors)
+    done = runner.invoke(args=["sessions", "revoke-all", "--yes"])
+    assert done.exit_code == 0 and done.output == "Revoked 3 session(s).\n"
+    for visitor in visitors:
+        assert_envelope(visitor.session_info(), 401, "session_revoked")

@@ -18,7 +18,7 @@ from .conftest import SECRET, Visitor
 from .servers import start_server
 from .test_session_api import assert_envelope
 
-ONE_YEAR = "max-age=31536000"
+ONE_YEAR = "max-age=31536000; includeSubDomains"
 
 
 def make_app(tmp_path: Path, **config: Any) -> Flask:
@@ -57,7 +57,13 @@ class TestStrictTransportSecurity:
     def test_max_age_is_configurable_and_zero_sends_none(self, tmp_path: Path) -> None:
         day = make_app(tmp_path, SESSION_COOKIE_SECURE=True, SESSION_HSTS_MAX_AGE=86400)
         assert day.test_client().get("/healthz").headers["Strict-Transport-Security"] == (
-            "max-age=86400"
+            "max-age=86400; includeSubDomains"
+        )
+        alone = make_app(
+            tmp_path, SESSION_COOKIE_SECURE=True, SESSION_HSTS_INCLUDE_SUBDOMAINS=False
+        )
+        assert alone.test_client().get("/healthz").headers["Strict-Transport-Security"] == (
+            "max-age=31536000"
         )
         off = make_app(tmp_path, SESSION_COOKIE_SECURE=True, SESSION_HSTS_MAX_AGE=0)
         assert "Strict-Transport-Security" not in off.test_client().get("/healthz").headers

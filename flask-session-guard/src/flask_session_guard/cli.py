@@ -75,6 +75,19 @@ def revoke_account(account: str) -> None:
     click.echo(f"Revoked {count} session(s) of {escape(account)}.")
 
 
+@sessions_cli.command("revoke-all")
+@click.option("--yes", is_flag=True, help="Do it without asking.")
+def revoke_all(yes: bool) -> None:
+    """End every live session of every account (their holders get 401 session_revoked)."""
+    if not yes:
+        click.confirm("End every live session of every account?", abort=True)
+    state = current_app.extensions["session_manager"]
+    manager = get_session_manager()
+    records = state.store.list_sessions(state.interface.now())
+    count = sum(manager.revoke_by_operator(r.key, r.account) for r in records)
+    click.echo(f"Revoked {count} session(s).")
+
+
 @sessions_cli.command("purge-expired")
 def purge_expired() -> None:
     """Remove expired sessions from the store and say how many went (0 on Redis)."""

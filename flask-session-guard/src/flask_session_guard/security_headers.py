@@ -1,10 +1,11 @@
 """Headers on every answer: a strict Content-Security-Policy and friends.
 
 With ``SESSION_COOKIE_SECURE`` on (the site is served over HTTPS), every answer also
-carries ``Strict-Transport-Security: max-age=SESSION_HSTS_MAX_AGE`` (one year by
-default; 0 sends none), so a browser that has seen the site once never tries plain
-HTTP for it again. ``includeSubDomains`` is not sent: sibling hosts are not ours to
-commit to HTTPS.
+carries ``Strict-Transport-Security: max-age=SESSION_HSTS_MAX_AGE; includeSubDomains``
+(one year by default; 0 sends none), so a browser that has seen the site once never
+tries plain HTTP for it, or for hosts under it, again. ``includeSubDomains`` covers
+only names below this host (``*.dash.example.com``), never its siblings or parent;
+``SESSION_HSTS_INCLUDE_SUBDOMAINS=false`` leaves it out.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
+    # Another site cannot load our answers as an image, script or frame resource.
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
 
 
@@ -56,6 +59,8 @@ def strict_transport_security(config: Mapping[str, Any]) -> str | None:
         )
     if not config.get("SESSION_COOKIE_SECURE") or max_age == 0:
         return None
+    if config.get("SESSION_HSTS_INCLUDE_SUBDOMAINS", True):
+        return f"max-age={max_age}; includeSubDomains"
     return f"max-age={max_age}"
 
 

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_CLEAR_SITE_DATA": ("cache", "storage"),
     # Strict-Transport-Security max-age (seconds) sent when SESSION_COOKIE_SECURE is on.
     "SESSION_HSTS_MAX_AGE": 365 * 24 * 3600,
+    "SESSION_HSTS_INCLUDE_SUBDOMAINS": True,
     # Where the session JSON API is mounted; unset, the app has no such routes.
     "SESSION_API_PREFIX": None,
     # Used by the redis:// store only.
