@@ -74,3 +74,18 @@ def test_the_signed_in_page_has_a_visible_log_out_button(connected: Visitor) -> 
     match = re.search(r'<button id="log-out"[^>]*>([^<]+)</button>', page)
     assert match is not None and match.group(1).strip() == "Log out"
     assert "hidden" not in match.group(0)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_answer_has_the_minimum_content_security_policy(
+    client: FlaskClient, path: str
+) -> None:
+    """ASVS 5.0 V3.4.3 and V3.4.6: object-src and base-uri 'none', an allow list,
+    frame-ancestors 'none', on every answer (errors too)."""
+    directives = {
+        d.strip().split(" ", 1)[0]: d.strip().split(" ", 1)[1]
+        for d in client.get(path).headers["Content-Security-Policy"].split(";")
+    }
+    assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
+    assert directives["script-src"] == "'self'" and directives["default-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
