@@ -177,3 +177,20 @@ def test_limit_and_pages_over_http(tmp_path: Path) -> None:
         for visitor in visitors:
             visitor.close()
         server.stop()
+
+
+def test_a_login_that_fails_afterwards_ends_nobody(limited: Flask, clock: ManualClock) -> None:
+    """The oldest ends only once the new login's answer succeeds."""
+    from flask import jsonify
+
+    from indian_dashboard.session_manager import csrf_exempt, get_session_manager
+
+    @limited.post("/_login_then_fail")
+    @csrf_exempt
+    def login_then_fail() -> Any:
+        get_session_manager().create_session({"broker": "kite"}, account="kite:AB1234")
+        return jsonify(status="error", error="internal_error", message="broke"), 500
+
+    first, _, _ = devices(limited, clock, 3)
+    assert limited.test_client().post("/_login_then_fail").status_code == 500
+    assert first.session_info().status_code == 200

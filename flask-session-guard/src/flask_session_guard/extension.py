@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Blueprint, Flask, current_app, g, request, session
+from flask import Blueprint, Flask, Response, after_this_request, current_app, g, request, session
 
 from . import csrf
 from .clock import Clock, SystemClock, isoformat
@@ -141,8 +141,16 @@ class SessionManager:
             current, dict(user_data or {}), account=account, absolute_at=absolute_expires_at
         )
         if account is not None:
-            # The session this login replaces is deleted at save: it takes no room.
-            self._keep_within_limit(account, replaced=current.delete_keys)
+            # Room is made once the answer is known to succeed (a failed login keeps
+            # the old sessions); the session this login replaces takes none.
+            replaced = list(current.delete_keys)
+
+            @after_this_request
+            def make_room_for_login(response: Response) -> Response:
+                if response.status_code < 400:
+                    self._keep_within_limit(account, replaced=replaced)
+                return response
+
         info = self.get_session_info()
         assert info is not None
         return info

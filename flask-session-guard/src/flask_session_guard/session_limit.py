@@ -8,8 +8,10 @@ with the reason ``session_limit``, so their holders are told so (401
 would let someone who left sessions on lost devices lock themselves out for up to
 the absolute lifetime.
 
-Two logins of one account at the same instant each make room for themselves, so
-the account can briefly hold one session over the limit; the next login trims it.
+Room is made when the login's answer succeeds (an ``after_this_request`` hook):
+a login that fails afterwards ends nobody. Two logins of one account at the same
+instant each make room for themselves, so the account can briefly hold one
+session over the limit; the next login trims it.
 """
 
 from __future__ import annotations
