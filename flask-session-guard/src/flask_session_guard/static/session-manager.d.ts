@@ -14,7 +14,7 @@ export interface SessionInfo {
 }
 
 export type SessionState = 'none' | 'active' | 'warning' | 'expired';
-export type ExpiryReason = 'timeout' | 'absolute' | 'logout' | 'revoked' | 'unreachable';
+export type ExpiryReason = 'timeout' | 'absolute' | 'logout' | 'revoked' | 'limit' | 'unreachable';
 
 /** Read once by init() from window.sessionManagerConfig; durations in seconds. */
 export interface SessionManagerConfig {
