@@ -484,10 +484,9 @@ class ServerSessionInterface(SessionInterface):
     def _save(self, session: ServerSession, response: Response) -> None:
         failed = response.status_code >= 500
         state = session.known_state
-        now = self.now()
         # Ends are kept whatever the answer: a logout must log out.
         for key in session.revoke_keys:
-            self.store.revoke(key, now)
+            self.store.revoke(key, self.now())
         for key in session.delete_keys:
             self.store.delete(key)
         record = session.record
@@ -520,7 +519,7 @@ class ServerSessionInterface(SessionInterface):
                 for name in session.changed
             }
             if (changes or session.touch) and not self.store.update(
-                record.key, now, changes, session.touch
+                record.key, self.now(), changes, session.touch
             ):
                 # Ended by another request meanwhile: do not bring it back.
                 session.become(SessionState.EXPIRED)
