@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, current_app, g, request, session
 
 from . import csrf
 from .clock import Clock, SystemClock, isoformat
+from .deployment import watch_deployment
 from .errors import (
     CsrfInvalid,
     CsrfMissing,
@@ -101,6 +102,7 @@ class SessionManager:
             settings.public_origin, settings.trusted_origins, settings.csrf_allow_same_site
         )
         app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface, policy)
+        watch_deployment(app)  # before the CSRF hook: its plain-http refusal names the fix
         if settings.csrf_enforce:
             app.before_request(_protect_unsafe_request)
         # Imported here: both modules import this one for the decorators.
