@@ -1,0 +1,237 @@
+"""Debian's nginx with the SHIPPED site config (deploy/nginx), for the deploy tests.
+
+The config is used as shipped; only its ports, certificate paths and upstream
+addresses are replaced (each replacement must match, so a changed file fails
+loudly here rather than testing something else). nginx runs unprivileged-style in
+a temp dir on free loopback ports, with a certificate made by the test.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from tests.processes import free_port, stop_process
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+SITE = DEPLOY / "nginx" / "indian-dashboard.conf"
+SEVERAL = DEPLOY / "nginx" / "upstream-several.conf"
+_UPSTREAM_BLOCK = re.compile(r"^upstream indian_dashboard \{\n.*?^\}\n", re.M | re.S)
+
+
+def nginx_binary() -> str:
+    """Debian's nginx; missing, a clear failure (``make system-deps`` installs it)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", 1) else "")
+    if not found:
+        raise RuntimeError("nginx not found: run `make system-deps` (Debian's nginx)")
+    return found
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A test CA and a server certificate for 127.0.0.1 and localhost, signed by it."""
+
+    ca: Path
+    chain: Path
+    key: Path
+
+
+def make_certificate(folder: Path) -> Certificate:
+    """Write ``ca.pem``, ``fullchain.pem`` and ``privkey.pem`` (0600) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deploy test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    paths = Certificate(folder / "ca.pem", folder / "fullchain.pem", folder / "privkey.pem")
+    paths.ca.write_bytes(ca.public_bytes(pem))
+    paths.chain.write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    fd = os.open(paths.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+    return paths
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    if old not in text:
+        raise AssertionError(f"the shipped nginx config no longer contains {old!r}")
+    return text.replace(old, new)
+
+
+def render_site(
+    *, https_port: int, http_port: int, upstreams: list[int], certificate: Certificate
+) -> str:
+    """The shipped site with test ports, certificate and app servers (one: the single
+    upstream as shipped; several: upstream-several.conf in its place, as docs/deploy.md says)."""
+    text = SITE.read_text()
+    for old, new in (
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("    listen [::]:80;\n", ""),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("    listen [::]:443 ssl http2;\n", ""),
+        ("/etc/letsencrypt/live/dash.example.com/fullchain.pem", str(certificate.chain)),
+        ("/etc/letsencrypt/live/dash.example.com/privkey.pem", str(certificate.key)),
+        # The redirect names the https port, which is not 443 here.
+        ("https://$host$request_uri", f"https://$host:{https_port}$request_uri"),
+    ):
+        text = _replace(text, old, new)
+    if len(upstreams) == 1:
+        return _replace(text, "server 127.0.0.1:5000 ", f"server 127.0.0.1:{upstreams[0]} ")
+    several = SEVERAL.read_text()
+    for address, port in zip(("10.0.0.11:5000", "10.0.0.12:5000"), upstreams, strict=True):
+        several = _replace(several, f"server {address} ", f"server 127.0.0.1:{port} ")
+    block = _UPSTREAM_BLOCK.search(several)
+    assert block is not None, "upstream-several.conf has no upstream block"
+    if not _UPSTREAM_BLOCK.search(text):
+        raise AssertionError("the shipped nginx config has no upstream block")
+    return _UPSTREAM_BLOCK.sub(lambda _: block.group(0), text, count=1)
+
+
+@dataclass
+class Nginx:
+    """nginx in a temp dir: ``url`` is https, ``http_url`` the redirecting plain port."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    http_url: str
+    folder: Path
+
+    def error_log(self) -> str:
+        path = self.folder / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def start_nginx(
+    folder: Path,
+    *,
+    upstreams: list[int],
+    certificate: Certificate,
+    https_port: int | None = None,
+    http_port: int | None = None,
+) -> Nginx:
+    """Run nginx with the shipped site in front of the app servers on ``upstreams``.
+
+    Its ports are free ones unless given (the app's public origin names the https one).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    https_port = https_port or free_port()
+    http_port = http_port or free_port()
+    site = folder / "site.conf"
+    site.write_text(
+        render_site(
+            https_port=https_port,
+            http_port=http_port,
+            upstreams=upstreams,
+            certificate=certificate,
+        )
+    )
+    temp = "\n".join(
+        f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi")
+    )
+    # What Debian's /etc/nginx/nginx.conf gives a site: the http block around it.
+    (folder / "nginx.conf").write_text(
+        f"""daemon off;
+worker_processes 1;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} info;
+{"user root;" if os.geteuid() == 0 else ""}
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {folder / "access.log"};
+{temp}
+    uwsgi_temp_path {folder / "uwsgi"};
+    scgi_temp_path {folder / "scgi"};
+    include {site};
+}}
+"""
+    )
+    command = [nginx_binary(), "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e"]
+    command.append(str(folder / "error.log"))
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
+    if checked.returncode != 0:
+        raise RuntimeError(f"nginx -t refused the shipped config:\n{checked.stderr}")
+    with (folder / "stderr.log").open("wb") as err:
+        process = subprocess.Popen(command, stdout=err, stderr=err, stdin=subprocess.DEVNULL)
+    server = Nginx(
+        process, f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}", folder
+    )
+    context = ssl.create_default_context(cafile=str(certificate.ca))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}:\n{server.error_log()}")
+        try:
+            with (
+                socket.create_connection(("127.0.0.1", https_port), timeout=1) as raw,
+                context.wrap_socket(raw, server_hostname="127.0.0.1"),
+            ):
+                return server
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"nginx did not answer within 10 s:\n{server.error_log()}")
