@@ -109,8 +109,8 @@ def _builtin(app: Flask, live: LiveAnswer | None) -> Iterator[Check]:
         yield Check(
             "proxies",
             "fix",
-            "SESSION_TRUSTED_PROXIES is 0: behind a reverse proxy set it to 1 (the number of "
-            "proxies), or every client's IP is the proxy's and https is not seen",
+            "behind a reverse proxy set SESSION_TRUSTED_PROXIES=1 (the number of proxies; now 0),"
+            " or every client's IP is the proxy's and https is not seen",
         )
     yield _public_origin(s.public_origin, live)
     yield _store(state.store, s.store_url)
