@@ -26,7 +26,7 @@ def sessions_group(factory: Callable[..., Flask]) -> click.Group:
     @click.group(
         "sessions",
         cls=AppGroup,
-        commands=sessions_cli.commands,
+        commands=dict(sessions_cli.commands),
         help=f"{sessions_cli.help} The store is the one of --instance (default ./instance).",
     )
     @click.option(

@@ -13,10 +13,7 @@ import ipaddress
 import os
 import re
 import shutil
-import socket
-import ssl
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from tests.processes import free_port, stop_process
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+from .deployment import DEPLOY, wait_for_tls
+
 SITE = DEPLOY / "nginx" / "indian-dashboard.conf"
 SEVERAL = DEPLOY / "nginx" / "upstream-several.conf"
 _UPSTREAM_BLOCK = re.compile(r"^upstream indian_dashboard \{\n.*?^\}\n", re.M | re.S)
@@ -220,18 +218,9 @@ http {{
     server = Nginx(
         process, f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}", folder
     )
-    context = ssl.create_default_context(cafile=str(certificate.ca))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}:\n{server.error_log()}")
-        try:
-            with (
-                socket.create_connection(("127.0.0.1", https_port), timeout=1) as raw,
-                context.wrap_socket(raw, server_hostname="127.0.0.1"),
-            ):
-                return server
-        except OSError:
-            time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"nginx did not answer within 10 s:\n{server.error_log()}")
+    try:
+        wait_for_tls(https_port, certificate.ca, process, server.error_log, "nginx")
+    except RuntimeError:
+        server.stop()
+        raise
+    return server

@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 from tests.processes import free_port, stop_process
 
-from .nginx import DEPLOY, Certificate, make_certificate
+from .deployment import DEPLOY, https_client, shipped_env, wait_for_tls
+from .nginx import Certificate, make_certificate
 from .servers import SECRET, LiveServer, start_server
-from .test_deploy_nginx import port_of, shipped_env
 
 pytestmark = pytest.mark.server
 
@@ -42,10 +38,7 @@ class Caddy:
     certificate: Certificate
 
     def client(self) -> requests.Session:
-        client = requests.Session()
-        client.trust_env = False  # REQUESTS_CA_BUNDLE would win over ``verify``
-        client.verify = str(self.certificate.ca)
-        return client
+        return https_client(self.certificate.ca)
 
 
 def _caddy_binary() -> str:
@@ -101,19 +94,7 @@ def caddy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caddy]:
         certificate,
     )
     try:
-        context = ssl.create_default_context(cafile=str(certificate.ca))
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"caddy did not start:\n{(folder / 'caddy.log').read_text()}")
-            try:
-                with (
-                    socket.create_connection(("127.0.0.1", https_port), timeout=1) as raw,
-                    context.wrap_socket(raw, server_hostname="127.0.0.1"),
-                ):
-                    break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_tls(https_port, certificate.ca, process, (folder / "caddy.log").read_text, "caddy")
         yield served
     finally:
         stop_process(process)

@@ -17,24 +17,13 @@ import pytest
 import requests
 from tests.processes import free_port
 
-from .nginx import DEPLOY, Certificate, Nginx, make_certificate, start_nginx
+from .deployment import DEPLOY, https_client, port_of, shipped_env
+from .nginx import Certificate, Nginx, make_certificate, start_nginx
 from .servers import SECRET, LiveServer, start_server
 
 pytestmark = pytest.mark.server
 
-ENV_FILE = DEPLOY / "systemd" / "indian-dashboard.env"
 UNIT = DEPLOY / "systemd" / "indian-dashboard.service"
-
-
-def shipped_env() -> dict[str, str]:
-    """The settings of deploy/systemd/indian-dashboard.env (KEY=VALUE lines)."""
-    env: dict[str, str] = {}
-    for line in ENV_FILE.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            env[name] = value
-    return env
 
 
 @dataclass
@@ -49,10 +38,7 @@ class Deployment:
 
     def session(self) -> requests.Session:
         """An HTTPS client that trusts the test CA."""
-        client = requests.Session()
-        client.trust_env = False  # REQUESTS_CA_BUNDLE would win over ``verify``
-        client.verify = str(self.certificate.ca)
-        return client
+        return https_client(self.certificate.ca)
 
 
 def _app_env(folder: Path, public_origin: str) -> dict[str, str]:
@@ -88,10 +74,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             nginx.stop()
     finally:
         app.stop()
-
-
-def port_of(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
 
 
 @pytest.mark.browser

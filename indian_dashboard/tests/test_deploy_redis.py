@@ -9,9 +9,9 @@ import pytest
 import requests
 from tests.redis_server import RedisServer
 
+from .deployment import https_client, port_of, shipped_env
 from .nginx import make_certificate, start_nginx
 from .servers import SECRET, LiveServer, start_server
-from .test_deploy_nginx import port_of, shipped_env
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 
@@ -48,9 +48,7 @@ def test_a_session_survives_one_of_two_servers_stopping(
         tmp_path / "nginx", upstreams=[port_of(s.url) for s in servers], certificate=certificate
     )
     try:
-        client = requests.Session()
-        client.trust_env = False
-        client.verify = str(certificate.ca)
+        client = https_client(certificate.ca)
         base = nginx.url
         # What a hostile client adds to every request: nginx must overwrite or drop each.
         client.headers.update(
