@@ -14,8 +14,14 @@ import pytest
 import requests
 from tests.processes import free_port, stop_process
 
-from .deployment import DEPLOY, https_client, shipped_env, wait_for_tls
-from .nginx import Certificate, make_certificate
+from .deployment import (
+    DEPLOY,
+    Certificate,
+    https_client,
+    make_certificate,
+    shipped_env,
+    wait_for_tls,
+)
 from .servers import SECRET, LiveServer, start_server
 
 pytestmark = pytest.mark.server

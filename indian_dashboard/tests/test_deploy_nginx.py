@@ -17,8 +17,8 @@ import pytest
 import requests
 from tests.processes import free_port
 
-from .deployment import DEPLOY, https_client, port_of, shipped_env
-from .nginx import Certificate, Nginx, make_certificate, start_nginx
+from .deployment import DEPLOY, Certificate, https_client, make_certificate, port_of, shipped_env
+from .nginx import Nginx, start_nginx
 from .servers import SECRET, LiveServer, start_server
 
 pytestmark = pytest.mark.server

@@ -9,8 +9,8 @@ import pytest
 import requests
 from tests.redis_server import RedisServer
 
-from .deployment import https_client, port_of, shipped_env
-from .nginx import make_certificate, start_nginx
+from .deployment import https_client, make_certificate, port_of, shipped_env
+from .nginx import start_nginx
 from .servers import SECRET, LiveServer, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
