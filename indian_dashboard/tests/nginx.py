@@ -2,7 +2,7 @@
 
 The config is used as shipped; only its ports, certificate paths and upstream
 addresses are replaced (each replacement must match, so a changed file fails
-loudly here rather than testing something else). nginx runs unprivileged-style in
+loudly here rather than testing something else). nginx runs from
 a temp dir on free loopback ports, with a certificate made by the test.
 """
 
