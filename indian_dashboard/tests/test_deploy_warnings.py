@@ -128,13 +128,18 @@ def _connect(client: Any, token: str, **headers: str) -> Any:
     )
 
 
-def test_plain_http_with_secure_cookie_names_https(make: Make) -> None:
+def test_plain_http_with_secure_cookie_names_https(
+    make: Make, caplog: pytest.LogCaptureFixture
+) -> None:
     """The browser dropped the Secure cookie over http: say so, not "invalid token"."""
     app = make(SESSION_COOKIE_SECURE=True)
     browser = app.test_client()  # over https the cookie is kept
     token = browser.get("/api/session/csrf-token", base_url="https://localhost").json["csrf_token"]
     plain = app.test_client()  # over http the browser never got (or sends) the cookie
-    refused = _connect(plain, token)
+    with caplog.at_level(logging.INFO):
+        refused = _connect(plain, token)
+    audit = [r.getMessage() for r in caplog.records if r.name == "flask_session_guard.audit"]
+    assert any('"reason":"insecure_transport"' in line for line in audit)
     assert refused.status_code == 403
     body = refused.json
     assert body["error"] == "csrf_invalid"

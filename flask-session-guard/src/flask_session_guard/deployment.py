@@ -133,6 +133,8 @@ class DeploymentWatch:
             request.method,
             request.path,
         )
+        auditor = current_app.extensions["session_manager"].interface.auditor
+        auditor.emit("csrf_failure", reason="insecure_transport", path=request.path)
         raise CsrfInvalid(INSECURE_TRANSPORT_MESSAGE)
 
     def on_event(self, event: str, record: dict[str, Any]) -> None:
