@@ -29,9 +29,9 @@ $(VENV)/.installed-test: $(DEPS)
 run: $(VENV)/.installed-run
 	$(PY) -m indian_dashboard --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-## Debian packages the tests drive (redis-server, chromium), installed when missing.
+## Debian packages the tests drive (redis-server, chromium, nginx, caddy, systemd-analyze), installed when missing.
 system-deps:
-	bash scripts/system-deps.sh redis-server chromium
+	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd
 
 ## Install what the tests need, then run the whole suite, lint and type check.
 test: $(VENV)/.installed-test system-deps

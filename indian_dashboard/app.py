@@ -6,17 +6,20 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, make_response, render_template
-from flask_session_guard import Clock, SessionManager, get_session_manager
+from flask import Flask
+from flask_session_guard import Clock, SessionManager
 from flask_session_guard.body_limit import GuardedRequest, refuse_oversized_body
+from flask_session_guard.checks import add_check
 from flask_session_guard.errors import register_error_handlers
 from flask_session_guard.security_headers import register_security_headers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import secret_key
 from .api import register_api
-from .api.broker import BROKER_NAMES, BROKERS
+from .cli import sessions_group
 from .config import config_from_env
+from .pages import register_pages
+from .production_checks import file_permissions
 
 
 #: The pages load only their own files: no inline script or style, nothing from elsewhere.
@@ -29,11 +32,17 @@ def create_app(
     """Build the dashboard.
 
     Settings come from the environment (see the README), then from ``config``.
-    ``clock`` replaces the wall clock, for tests; ``instance_path`` replaces
-    Flask's ``instance/`` folder (where the SQLite file and development key live).
+    ``clock`` replaces the wall clock, for tests; ``instance_path`` is the folder
+    of the SQLite file and the development key (default ``./instance`` under the
+    working directory: never inside the package or the virtualenv, which a
+    redeploy replaces).
     A bad setting raises :class:`~flask_session_guard.ConfigError` naming it.
     """
-    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=instance_path or os.path.abspath("instance"),
+    )
     app.request_class = GuardedRequest
     app.config["SESSION_API_PREFIX"] = "/api/session"
     app.config.update(config_from_env(os.environ))
@@ -42,6 +51,7 @@ def create_app(
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key.load_or_create(app.instance_path)
+        app.config["DASHBOARD_KEY_FILE_IN_USE"] = True
     else:
         # A short key lets a word list forge cookies and open sealed credentials.
         secret_key.check(app.config["SECRET_KEY"])
@@ -63,30 +73,9 @@ def create_app(
     register_security_headers(app)
     register_api(app)
 
-    @app.get("/")
-    def index() -> Response:
-        """The connect page, or the dashboard for an active session."""
-        manager = get_session_manager()
-        if manager.session_state() == "active":
-            page = render_template(
-                "dashboard.html",
-                broker=manager.get_user_data("broker"),
-                broker_names=BROKER_NAMES,
-                client_id=manager.get_user_data("client_id"),
-            )
-        else:
-            # No session is made for a page view: the form's script asks for a
-            # token (GET /api/session/csrf-token) when it needs one.
-            page = render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
-        response = make_response(page)
-        # The page shows session data: never from a cache (nor the back button's).
-        # Its Content-Security-Policy is the one every answer gets (security_headers).
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Liveness; touches no session."""
-        return {"status": "ok"}
+    register_pages(app)
+    add_check(app, file_permissions)
+    # Replaces the library's group of the same name: the same commands, plus --instance.
+    app.cli.add_command(sessions_group(create_app))
 
     return app

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Install Debian packages whose command is missing: system-deps.sh COMMAND...
-# (each command is its package's name: redis-server, chromium, wrk). Needs root,
-# which CI has; never prompts.
+# Install Debian packages whose command is missing: system-deps.sh COMMAND[:PACKAGE]...
+# (the package is named like the command unless given: redis-server, chromium, nginx,
+# systemd-analyze:systemd). Needs root, which CI has; never prompts.
 set -euo pipefail
 need=()
-for name in "$@"; do
-  command -v "$name" >/dev/null 2>&1 || need+=("$name")
+for spec in "$@"; do
+  name=${spec%%:*}
+  package=${spec#*:}
+  # nginx lives in /usr/sbin, which a non-login PATH may lack.
+  command -v "$name" >/dev/null 2>&1 || [ -x "/usr/sbin/$name" ] || need+=("$package")
 done
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

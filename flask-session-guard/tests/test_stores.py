@@ -6,14 +6,19 @@ import json
 import threading
 
 import pytest
+from flask_session_guard.settings import RedisSettings
 from flask_session_guard.stores import (
     Refresh,
     SessionExists,
     SessionGone,
     SessionRecord,
     SessionStore,
+    StoreUnavailable,
     Touch,
+    open_store,
 )
+
+from .redis_server import RedisServer
 
 NOW = 1_700_000_000.0
 
@@ -40,6 +45,12 @@ def make_record(key: str = "k1", *, now: float = NOW, idle: float = 100.0) -> Se
 class TestStoreContract:
     def test_store_is_a_session_store(self, store: SessionStore) -> None:
         assert isinstance(store, SessionStore)
+
+    def test_ping_answers_and_changes_nothing(self, store: SessionStore) -> None:
+        store.create(make_record())
+        store.ping()
+        assert store.count_live(NOW) == 1
+        assert store.get("k1", NOW) == make_record()
 
     def test_created_record_reads_back(self, store: SessionStore) -> None:
         store.create(make_record())
@@ -326,3 +337,16 @@ class TestLiveCount:
         store.create(make_record("k2", idle=100))
         store.purge_expired(NOW + 20)
         assert store.count_live(NOW + 20) == 1
+
+
+@pytest.mark.redis
+def test_redis_ping_raises_store_unavailable_when_redis_is_down(own_redis: RedisServer) -> None:
+    options = RedisSettings("session:", 2, 0.5, 0.5)
+    store = open_store(own_redis.url, instance_path=".", redis=options)
+    try:
+        store.ping()
+        own_redis.stop()
+        with pytest.raises(StoreUnavailable):
+            store.ping()
+    finally:
+        store.close()

@@ -122,9 +122,13 @@ class Person:
         broadcast: bool = True,
         viewport: dict[str, int] | None = None,
         bypass_csp: bool = False,
+        ignore_https_errors: bool = False,
     ) -> Person:
         context = browser.new_context(
-            viewport=viewport or {"width": 1280, "height": 720}, bypass_csp=bypass_csp
+            viewport=viewport or {"width": 1280, "height": 720},
+            bypass_csp=bypass_csp,
+            # For a server whose certificate the test made itself.
+            ignore_https_errors=ignore_https_errors,
         )
         context.set_default_timeout(5000)
         if config is not None:

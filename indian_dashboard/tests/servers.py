@@ -33,9 +33,17 @@ class LiveServer:
 
 
 def start_server(
-    tmp_path: Path, *, workers: int = 2, env: dict[str, str] | None = None, name: str = "server"
+    tmp_path: Path,
+    *,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    name: str = "server",
+    args: tuple[str, ...] = (),
 ) -> LiveServer:
-    """Start ``python -m indian_dashboard`` on a free port and wait until it answers."""
+    """Start ``python -m indian_dashboard`` on a free port and wait until it answers.
+
+    ``args`` are more command-line options (``--threads``, ``--access-log``).
+    """
     port = free_port()
     log_path = tmp_path / f"{name}.log"
     full_env = {
@@ -60,6 +68,7 @@ def start_server(
                 str(workers),
                 "--instance",
                 str(tmp_path / "instance"),
+                *args,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -489,9 +489,12 @@ def outage_app(own_redis: RedisServer, make_app: Callable[..., Flask]) -> Flask:
     return app
 
 
-def _assert_503(response: object) -> None:
+def _assert_503(response: object, *, page: bool = False) -> None:
     assert response.status_code == 503, response.get_data(as_text=True)  # type: ignore[attr-defined]
-    assert response.json["error"] == "store_unavailable"  # type: ignore[attr-defined]
+    if page:  # a page stays a page: the outage page, not the JSON envelope
+        assert response.mimetype == "text/html"  # type: ignore[attr-defined]
+    else:
+        assert response.json["error"] == "store_unavailable"  # type: ignore[attr-defined]
     assert response.headers["Retry-After"] == "5"  # type: ignore[attr-defined]
     assert "Set-Cookie" not in response.headers  # type: ignore[attr-defined]
 
@@ -537,7 +540,7 @@ def test_requests_needing_a_session_answer_503_while_redis_is_down(
         json={"symbol": "TCS"} if method == "POST" else None,
         headers=visitor.headers() if with_token else {},
     )
-    _assert_503(response)
+    _assert_503(response, page=path == "/")
     assert outage_app.test_client().get("/healthz").status_code == 200
 
 

@@ -14,6 +14,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .checks import fetch, run_checks
 from .clock import isoformat
 from .extension import get_session_manager
 from .log_safety import escape
@@ -93,3 +94,22 @@ def purge_expired() -> None:
     """Remove expired sessions from the store and say how many went (0 on Redis)."""
     removed = get_session_manager().purge_expired()
     click.echo(f"Removed {removed} expired session(s).")
+
+
+@sessions_cli.command("check")
+@click.option("--url", help="Also read a live answer of this site, e.g. https://dash.example.com.")
+@click.option(
+    "--cafile",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Trust this CA certificate for --url (a private or test CA).",
+)
+def check(url: str | None, cafile: str | None) -> None:
+    """Production checks, each as ok or the fix; exits 1 if anything needs fixing."""
+    live = fetch(url.rstrip("/") + "/", cafile=cafile) if url else None
+    results = run_checks(current_app, live)
+    for result in results:
+        click.echo(f"{result.status:4}  {result.name}: {result.message}")
+    fixes = sum(1 for r in results if r.status == "fix")
+    if fixes:
+        raise click.ClickException(f"{fixes} check(s) need fixing")
+    click.echo("all checks passed")

@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, after_this_request, current_app, g
 
 from . import csrf
 from .clock import Clock, SystemClock, isoformat
+from .deployment import watch_deployment
 from .errors import (
     CsrfInvalid,
     CsrfMissing,
@@ -103,6 +104,7 @@ class SessionManager:
             settings.public_origin, settings.trusted_origins, settings.csrf_allow_same_site
         )
         app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface, policy)
+        watch_deployment(app)  # before the CSRF hook: its plain-http refusal names the fix
         if settings.csrf_enforce:
             app.before_request(_protect_unsafe_request)
         # Imported here: both modules import this one for the decorators.

@@ -56,6 +56,19 @@ class OriginPolicy:
         """This site's origin as the browser sees it."""
         return self.public_origin or normalize_origin(f"{request.scheme}://{request.host}")
 
+    def describe_own(self, request: Request) -> str:
+        """This site's origin for a refusal message, saying where it came from.
+
+        An operator reading "not from https://internal:5000" must learn that the
+        origin was guessed from the request, and which setting fixes it.
+        """
+        if self.public_origin:
+            return f"{self.public_origin} (SESSION_PUBLIC_ORIGIN)"
+        return (
+            f"{self.own_origin(request)} (taken from the request: "
+            "set SESSION_PUBLIC_ORIGIN to the origin browsers use)"
+        )
+
     def refusal(self, request: Request) -> str | None:
         """Why the request is refused, or ``None`` to let it through to the token check."""
         # This site's own origin (a URL parse) is worked out only when a branch needs
@@ -72,14 +85,14 @@ class OriginPolicy:
                 return None  # another site we were told to trust
             return (
                 f"Cross-origin request refused: the browser says it came from a {site} page "
-                f"(Sec-Fetch-Site), not from {self.own_origin(request)}."
+                f"(Sec-Fetch-Site), not from {self.describe_own(request)}."
             )
         if origin is not None:
             if normalize_origin(origin) in self._allowed(request):
                 return None
             return (
                 f"Cross-origin request refused: its Origin header does not match this site "
-                f"({self.own_origin(request)}) or a trusted origin."
+                f"{self.describe_own(request)} or a trusted origin (SESSION_TRUSTED_ORIGINS)."
             )
         if not (self.public_origin or request.scheme).lower().startswith("https"):
             return None  # the Referer is checked on HTTPS sites only
@@ -93,7 +106,10 @@ class OriginPolicy:
                 except ValueError:
                     source = None
                 if source not in self._allowed(request):
-                    return f"Cross-origin request refused: its Referer is not a page of {own}."
+                    return (
+                        "Cross-origin request refused: its Referer is not a page of "
+                        f"{self.describe_own(request)}."
+                    )
         return None
 
     def _allowed(self, request: Request) -> set[str]:

@@ -332,8 +332,10 @@
     if (started) return started;
     cfg = Object.assign({}, DEFAULTS, win.sessionManagerConfig || {});
     st = fresh();
-    // a page the server rendered for an active session expires if the session is gone
-    if (doc.documentElement.getAttribute('data-session') === 'active') st.state = 'active';
+    // a page the server rendered for an active session expires if the session is gone;
+    // one it rendered without a session (a sign-in page) has nothing to check: no 401
+    var rendered = doc.documentElement.getAttribute('data-session');
+    if (rendered === 'active') st.state = 'active';
     if (typeof BroadcastChannel === 'function') {
       st.channel = new BroadcastChannel(KEY);
       st.channel.onmessage = onChannel;
@@ -343,7 +345,7 @@
     listen(true);
     started = Promise.all([
       refreshToken().catch(function () { return null; }),
-      check()
+      rendered === 'none' ? null : check()
     ]).then(function () { return manager.getSessionInfo(); });
     return started;
   }

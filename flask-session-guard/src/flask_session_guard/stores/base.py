@@ -249,6 +249,13 @@ class SessionStore(Protocol):
         """Remove every expired record and return how many went (0 where keys expire alone)."""
         ...
 
+    def ping(self) -> None:
+        """One cheap round trip that reads and writes nothing (readiness checks).
+
+        Raises :class:`StoreUnavailable` when the store does not answer.
+        """
+        ...
+
     def close(self) -> None:
         """Release connections; the store may be used again afterwards."""
         ...

@@ -135,6 +135,9 @@ class MemorySessionStore:
                 self._remove(key)
             return len(dead)
 
+    def ping(self) -> None:
+        """Always answers: the store is this process's memory."""
+
     def close(self) -> None:
         """Nothing to release."""
 

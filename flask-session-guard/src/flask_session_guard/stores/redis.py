@@ -555,6 +555,11 @@ class RedisSessionStore:
         """Nothing to do: Redis removes expired keys itself."""
         return 0
 
+    def ping(self) -> None:
+        """``PING``: one round trip, no key touched."""
+        with self._translate:
+            self._command("PING")
+
     def close(self) -> None:
         """Close pooled connections; new ones are opened on next use."""
         self._connections.close()

@@ -404,6 +404,10 @@ class SQLiteSessionStore:
         """How many records exist, live or not yet purged."""
         return int(self._rows("SELECT count(*) FROM sessions", ())[0][0])
 
+    def ping(self) -> None:
+        """Read the schema version: the file opens and a statement runs."""
+        self._rows("PRAGMA schema_version", ())
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
