@@ -1,29 +1,109 @@
-"""Store outages are logged once when they start and once when they end."""
+"""A store outage is logged once when it starts and once when it is over.
+
+It is over only after a quiet interval without a failure, so a partial outage
+(some calls failing, others fine) is one outage, not a change of state per call.
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
 from flask_session_guard.stores import StoreUnavailable
-from flask_session_guard.stores.base import OutageLog
+from flask_session_guard.stores.base import OUTAGE_QUIET, OutageLog, SessionRecord
 from flask_session_guard.stores.sqlite import SQLiteSessionStore
 
+NOW = 1_700_000_000.0
 
-def test_only_changes_of_state_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records]
+
+
+def test_one_line_per_change_of_state_with_the_failure_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO, logger="test.outages")
-    outages = OutageLog(logging.getLogger("test.outages"))
+    ticks = Ticks()
+    outages = OutageLog(logging.getLogger("test.outages"), quiet=10, clock=ticks)
     outages.succeeded()
     for _ in range(3):
         outages.failed("timeout")
-    for _ in range(3):
-        outages.succeeded()
+        ticks.now += 1
+    outages.succeeded()  # 1 s after the last failure: not over yet
+    ticks.now += 9
+    outages.succeeded()  # 10 s quiet: over
+    outages.succeeded()
     outages.failed("refused")
-    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+    assert _lines(caplog) == [
         ("WARNING", "session store unavailable: timeout; answering 503 until it is back"),
-        ("INFO", "session store available again"),
+        ("INFO", "session store available again (3 failed calls over 2.0 s)"),
         ("WARNING", "session store unavailable: refused; answering 503 until it is back"),
+    ]
+
+
+def test_interleaved_failures_and_successes_are_one_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="test.outages")
+    ticks = Ticks()
+    outages = OutageLog(logging.getLogger("test.outages"), quiet=10, clock=ticks)
+    for _ in range(1000):
+        outages.failed("disk full")
+        outages.succeeded()
+        ticks.now += 0.05  # 50 s of a partial outage
+    assert [level for level, _ in _lines(caplog)] == ["WARNING"]
+    ticks.now += 10
+    outages.succeeded()
+    assert _lines(caplog)[-1] == (
+        "INFO",
+        "session store available again (1000 failed calls over 50.0 s)",
+    )
+
+
+def _record(key: str) -> SessionRecord:
+    return SessionRecord(key, NOW, NOW, NOW + 3600, NOW + 600, "s", True, {"n": "1"})
+
+
+def test_sqlite_partial_outage_reads_fine_writes_failing_logs_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the write lock: every write fails, every read works."""
+    path = tmp_path / "s.sqlite3"
+    ticks = Ticks()
+    store = SQLiteSessionStore(path, busy_timeout=0, outage_clock=ticks)
+    store.create(_record("k"))
+    caplog.set_level(logging.INFO, logger="flask_session_guard")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        for _ in range(200):
+            assert store.get("k", NOW) is not None
+            with pytest.raises(StoreUnavailable):
+                store.update("k", NOW, {"n": "2"})
+            ticks.now += 0.1
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert store.update("k", NOW, {"n": "3"})  # within the quiet interval: still the outage
+    assert [level for level, _ in _lines(caplog)] == ["WARNING"]
+    ticks.now += OUTAGE_QUIET
+    assert store.get("k", NOW) is not None
+    store.close()
+    assert _lines(caplog)[1:] == [
+        ("INFO", "session store available again (200 failed calls over 19.9 s)")
     ]
 
 

@@ -266,6 +266,8 @@ class TestAudit:
     ) -> None:
         import sqlite3
 
+        from flask_session_guard.stores.base import OUTAGE_QUIET
+
         db = tmp_path / "s.db"
         audit = tmp_path / "audit.jsonl"
         app = create_app(
@@ -285,11 +287,17 @@ class TestAudit:
             assert visitor.extend().status_code == 503
         blocker.execute("ROLLBACK")
         blocker.close()
+        assert visitor.extend().status_code == 200
+        # Over only after a quiet interval (a partial outage is one outage).
+        clock.advance(OUTAGE_QUIET)
         for _ in range(3):
             assert visitor.extend().status_code == 200
-        events = [json.loads(line)["event"] for line in audit.read_text().splitlines()]
+        records = [json.loads(line) for line in audit.read_text().splitlines()]
+        events = [r["event"] for r in records]
         assert events.count("store_unavailable") == 1
         assert events.count("store_recovered") == 1
+        recovered = next(r for r in records if r["event"] == "store_recovered")
+        assert recovered["failures"] == 3
 
 
 class TestMetrics:

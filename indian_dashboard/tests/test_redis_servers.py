@@ -215,9 +215,10 @@ def test_paused_redis_answers_503_then_the_same_cookie_works(
     warnings = log.count("WARNING flask_session_guard.stores.redis: session store unavailable")
     recoveries = log.count("session store available again")
     # One warning per worker process that saw the outage (2 workers), not one per
-    # request; a recovery line from each that has served a request since.
+    # request; a recovery line only after a quiet interval (test_outage_log.py), so
+    # none yet from requests made right after the resume.
     assert 1 <= warnings <= 2
-    assert 1 <= recoveries <= warnings
+    assert recoveries == 0
 
 
 def test_redis_restarted_with_its_data_keeps_sessions(

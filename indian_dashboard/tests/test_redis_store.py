@@ -561,8 +561,17 @@ def test_new_visitor_gets_503_not_a_session_while_redis_is_down(
     assert visitor.cookie() == pre_login  # no session cookie was set
 
 
+@pytest.fixture
+def instant_recovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outages end at the first success (no quiet interval) for stores built after it."""
+    monkeypatch.setattr("flask_session_guard.stores.base.OUTAGE_QUIET", 0.0)
+
+
 def test_outage_logs_one_warning_and_one_recovery_line(
-    outage_app: Flask, own_redis: RedisServer, caplog: pytest.LogCaptureFixture
+    instant_recovery: None,
+    outage_app: Flask,
+    own_redis: RedisServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     visitor = Visitor(outage_app.test_client())
     visitor.connect()

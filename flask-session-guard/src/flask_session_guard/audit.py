@@ -19,6 +19,7 @@ from typing import Any
 from flask import has_request_context, request
 
 from .clock import Clock, isoformat
+from .stores.base import OutageState
 
 audit_log = logging.getLogger("flask_session_guard.audit")
 
@@ -56,7 +57,9 @@ class Auditor:
         self._path = path
         self._file_lock = threading.Lock()
         self._listeners = listeners or []
-        self._store_failing = False
+        #: One audit event when an outage starts and one when it ends (after a quiet
+        #: interval on the injected clock), however many requests meet it.
+        self._store_outage = OutageState()
 
     def session_hash(self, session_key: str | None) -> str | None:
         """A stable, keyed hash of a session's store key for logs; ``None`` without one."""
@@ -102,12 +105,14 @@ class Auditor:
 
     def store_failed(self, reason: str) -> None:
         """Note an outage once, however many requests meet it."""
-        if not self._store_failing:
-            self._store_failing = True
+        if self._store_outage.fail(self._clock.now().timestamp()):
             self.emit("store_unavailable", reason=reason)
 
     def store_answered(self) -> None:
-        """Note the recovery after an outage (a no-op while all is well)."""
-        if self._store_failing:
-            self._store_failing = False
-            self.emit("store_recovered")
+        """Note the recovery after an outage (a no-op while all is well): once no
+        request has failed for ``OUTAGE_QUIET`` seconds, with the count of failures."""
+        if self._store_outage.available:
+            return
+        ended = self._store_outage.succeed(self._clock.now().timestamp())
+        if ended is not None:
+            self.emit("store_recovered", failures=ended[0], seconds=round(ended[1], 1))

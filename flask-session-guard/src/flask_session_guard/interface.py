@@ -174,7 +174,8 @@ class ServerSessionInterface(SessionInterface):
             if record is not None and record.live(now) and not record.authenticated:
                 self._decode_into(session, record)
             return
-        record = self.store.get(key, now, self._refresh_for(session.request))
+        refresh = self._refresh_for(session.request)
+        record = self.store.get(key, now, refresh)
         if record is None:
             self.auditor.emit("session_expired", session_key=key, kind="gone")
             return session.become(SessionState.EXPIRED)
@@ -185,7 +186,17 @@ class ServerSessionInterface(SessionInterface):
         if not record.live(now) or not record.authenticated:
             self._expired(record, now)
             return session.become(SessionState.EXPIRED)
+        self._bound_to_clock(record, now, refresh)
         self._decode_into(session, record)
+
+    def _bound_to_clock(self, record: SessionRecord, now: float, refresh: Refresh | None) -> None:
+        """The clock policy (``Refresh.bound``): a record stamped in this server's future
+        (a clock stepped back, a peer ahead) reads as now, with no more than the idle
+        timeout left; a read that counts as activity stores that when it was off by
+        more than the skew, so the session ends one idle timeout after it."""
+        fix = self._refresh.bound(record, now)
+        if fix is not None and refresh is not None:
+            self.store.update(record.key, now, {}, fix)
 
     def _decode_into(self, session: ServerSession, record: SessionRecord) -> None:
         data: dict[str, Any] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -34,25 +35,82 @@ class StoreUnavailable(StoreError):
     """
 
 
+#: An outage ends only after this many seconds without a failure: a partial outage
+#: (some calls failing, others fine) is one outage, not a change of state per request.
+OUTAGE_QUIET = 10.0
+
+
+class OutageState:
+    """Whether a store is in an outage: it starts at the first failure and ends at the
+    first success that comes ``quiet`` seconds or more after the last failure.
+
+    ``now`` is any clock in seconds (monotonic for the stores, the injected one for
+    the audit trail). Thread-safe.
+    """
+
+    def __init__(self, quiet: float | None = None) -> None:
+        self.quiet = OUTAGE_QUIET if quiet is None else quiet
+        self._lock = threading.Lock()
+        #: False from the first failure until the outage ends; read without the lock.
+        self.available = True
+        self._failures = 0
+        self._started = 0.0
+        self._last_failure = 0.0
+
+    def fail(self, now: float) -> bool:
+        """Count a failure; True if it starts an outage (the one to report)."""
+        with self._lock:
+            self._failures += 1
+            self._last_failure = now
+            if not self.available:
+                return False
+            self.available = False
+            self._failures, self._started = 1, now
+            return True
+
+    def succeed(self, now: float) -> tuple[int, float] | None:
+        """Note a success; when it ends the outage, how many failures it had and how
+        long it lasted (first to last failure), else ``None``."""
+        if self.available:  # the common case, without the lock
+            return None
+        with self._lock:
+            if self.available or now - self._last_failure < self.quiet:
+                return None
+            self.available = True
+            return self._failures, self._last_failure - self._started
+
+
 class OutageLog:
     """One warning when a store becomes unavailable, one line when it is back.
 
     Not one per request: a store calls :meth:`failed` on every translated error and
-    :meth:`succeeded` after every call that reached it; only changes are logged.
-    Thread-safe; each process keeps its own state.
+    :meth:`succeeded` after every call that reached it; only changes of
+    :class:`OutageState` are logged, the recovery with the count of failures.
+    ``clock`` (default ``time.monotonic``) times the quiet interval; tests inject
+    one. Thread-safe; each process keeps its own state.
     """
 
-    def __init__(self, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        quiet: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._log = logger
-        self._lock = threading.Lock()
-        self.available = True
+        self._clock = clock
+        self.state = OutageState(quiet)
+
+    @property
+    def available(self) -> bool:
+        """False from the first failure until the outage is over."""
+        return self.state.available
 
     def failed(self, reason: str) -> None:
-        with self._lock:
-            if not self.available:
-                return
-            self.available = False
-        self._log.warning("session store unavailable: %s; answering 503 until it is back", reason)
+        if self.state.fail(self._clock()):
+            self._log.warning(
+                "session store unavailable: %s; answering 503 until it is back", reason
+            )
 
     def unavailable(self, reason: str) -> StoreUnavailable:
         """Note the failure and return the error for the store to raise."""
@@ -60,13 +118,15 @@ class OutageLog:
         return StoreUnavailable(reason)
 
     def succeeded(self) -> None:
-        if self.available:  # the common case, without the lock
+        state = self.state
+        if state.available:  # the common case: no clock read
             return
-        with self._lock:
-            if self.available:
-                return
-            self.available = True
-        self._log.info("session store available again")
+        ended = state.succeed(self._clock())
+        if ended is not None:
+            failures, lasted = ended
+            self._log.info(
+                "session store available again (%d failed calls over %.1f s)", failures, lasted
+            )
 
 
 class StoreGuard:
@@ -159,22 +219,54 @@ class Touch:
     expires_at: float
 
 
+#: Stored stamps up to this many seconds in a server's future are taken as a peer's
+#: clock running a little ahead, and left alone; beyond it, they are rewritten.
+CLOCK_SKEW = 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class Refresh:
     """Record activity while reading, if the stored stamp is at least ``interval`` old.
 
     The new stamp is ``now`` and the new expiry ``min(now + idle_timeout, absolute_at)``.
     Reading and refreshing together keep a read to one store round trip.
+
+    It also holds the clock policy (README "Clocks"): each server's clock says what
+    time it is now; a stored stamp is believed only as far as it agrees. A record is
+    read with no stamp after ``now`` and never more than ``idle_timeout`` left
+    (:meth:`bound`); activity is always recordable (:meth:`touch`), even when the
+    clock is behind the stored stamp; ``absolute_at`` is fixed at creation.
     """
 
     interval: float
     idle_timeout: float
+    skew: float = CLOCK_SKEW
 
     def due(self, record: SessionRecord, now: float) -> Touch | None:
         """The touch to apply to ``record`` at ``now``, or ``None`` if not yet due."""
         if not record.live(now) or now - record.last_activity < self.interval:
             return None
+        return self.touch(record, now)
+
+    def touch(self, record: SessionRecord, now: float) -> Touch:
+        """Activity at ``now``, whatever the clock did since the stored stamp: a clock
+        behind it moves the stamp (and the expiry) back, never past the absolute end."""
         return Touch(now, min(now + self.idle_timeout, record.absolute_at))
+
+    def bound(self, record: SessionRecord, now: float) -> Touch | None:
+        """Bring a record just read within the clock policy at ``now``, in place.
+
+        A stamp in the future (a clock stepped back, or written by a server whose clock
+        is ahead) reads as ``now``, and the expiry as at most ``now + idle_timeout``:
+        the remaining time is never above the idle timeout. Returns the touch that
+        stores the bounded stamps when they were further off than ``skew`` (so the
+        next reader agrees), else ``None``.
+        """
+        cap = min(now + self.idle_timeout, record.absolute_at)
+        off = record.last_activity - now > self.skew or record.expires_at - cap > self.skew
+        record.last_activity = min(record.last_activity, now)
+        record.expires_at = min(record.expires_at, cap)
+        return Touch(now, cap) if off and record.live(now) else None
 
 
 @runtime_checkable

@@ -6,6 +6,14 @@ writer; ``BEGIN IMMEDIATE`` serialises writers across processes, and every write
 checks that the session is still alive inside its transaction, so a deleted
 session is never written back. Each thread of each process gets its own
 connection (SQLite connections must not cross ``fork``).
+
+What the file system does to it (README "SQLite on a small or changing disk"):
+the write-ahead log is checkpointed early and cut back, and emptied when a write
+fails for lack of space; a connection that may be stale (opened read-only, a
+replaced file) is reopened after a failed write; and a database file removed or
+replaced under a worker is noticed after each write, which is then refused (503),
+so that nothing is acknowledged into a deleted file. Every failure of the file is a
+:class:`StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -124,6 +132,29 @@ _UPSERT_VALUE_IF_LIVE = (
 BUSY_WAIT_FIRST = 0.00005
 BUSY_WAIT_MAX = 0.002
 _SQLITE_BUSY = 5
+_SQLITE_FULL = 13
+#: Result codes after which this thread's connection may be what is wrong: opened
+#: read-only (a file that was read-only or immutable then), or its file replaced,
+#: corrupt or unreadable. Reopening costs a connect, only after such a failure.
+_SQLITE_STALE = frozenset({8, 10, 11, 14, 26})  # READONLY IOERR CORRUPT CANTOPEN NOTADB
+
+#: The write-ahead log is checkpointed into the database at the first commit that finds
+#: it holding this many pages (4 KB each: about 800 KB; SQLite's default of 1000 pages
+#: let it reach 4 MB, more than a small volume has) ...
+WAL_AUTOCHECKPOINT_PAGES = 200
+#: ... and the file is cut back to at most this many bytes when it is next reused.
+WAL_SIZE_LIMIT = 1 << 20
+#: Every connection, once. NORMAL is durable against application crashes in WAL
+#: mode; only a power loss can drop the last commits (for sessions: a re-login). No
+#: memory-mapped reads of the database: a mapped page that the file no longer backs
+#: (truncated, or a full tmpfs) is a SIGBUS that kills the worker, where read() is
+#: an error the store answers as 503.
+_PRAGMAS = (
+    "PRAGMA synchronous=NORMAL",
+    f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}",
+    f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}",
+    "PRAGMA mmap_size=0",
+)
 
 T = TypeVar("T")
 
@@ -136,34 +167,26 @@ PURGE_EVERY = 1000
 class SQLiteSessionStore:
     """Sessions in one SQLite file. Safe across threads and processes."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        outage_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``busy_timeout``: the longest one call waits for the write lock (then 503).
+        ``outage_clock`` times the quiet interval that ends an outage (tests inject it)."""
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._creations = 0
-        self._outages = OutageLog(log)
-        self._translate = StoreGuard(self._outages, _outage_reason)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Owner-only, like the key file: SQLite gives its -wal and -shm files the
-        # same mode, and the rows hold CSRF secrets and sealed credentials.
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        self._outages = OutageLog(log, clock=outage_clock)
+        self._translate = StoreGuard(self._outages, self._on_error)
         with self._translate:
-            conn = self._connect()
+            conn = self._connect(set_up=True)
             try:
-                # Setting up (once per process) may meet another process doing the
-                # same: SQLite's own busy handler is good enough here.
-                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-                (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
-                if str(mode).lower() != "wal":
-                    # E.g. a network file system: readers then block writers.
-                    log.warning("SQLite session store is not in WAL mode (%s)", mode)
-                conn.executescript(_SCHEMA)
-                present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
-                for column, kind in _ADDED_COLUMNS.items():
-                    if column not in present:
-                        conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
-                conn.execute(_ACCOUNT_INDEX)
-                conn.executescript(_COUNTS)
+                # A log left by an earlier run (a full disk, a kill) is emptied now.
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 conn.close()
 
@@ -189,13 +212,53 @@ class SQLiteSessionStore:
 
     # -- connections -----------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _create_file(self) -> bool:
+        """Create the database file (and its folder) if missing; True if this call made it.
+
+        Owner-only, like the key file: SQLite gives its -wal and -shm files the same
+        mode, and the rows hold CSRF secrets and sealed credentials. Also after the
+        folder was removed under a running server: files created again are 0600 too.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: an existing file is never opened here (closing a descriptor of a
+            # file SQLite has open would drop its locks on it).
+            os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return False
+        return True
+
+    def _connect(self, *, set_up: bool = False) -> sqlite3.Connection:
+        made = self._create_file()
         # timeout=0: "busy" comes back at once and _when_free waits (see BUSY_WAIT_FIRST).
         conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=True)
-        # NORMAL is durable against application crashes in WAL mode; only a power
-        # loss can drop the last commits, which for sessions means a re-login.
-        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            for pragma in _PRAGMAS:
+                conn.execute(pragma)
+            if set_up or made:
+                self._set_up(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def _set_up(self, conn: sqlite3.Connection) -> None:
+        """WAL mode and the schema (at start-up, and for a file created again)."""
+        # Setting up may meet another process doing the same: SQLite's own busy
+        # handler is good enough here; requests use _when_free (timeout 0) instead.
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        if str(mode).lower() != "wal":
+            # E.g. a network file system: readers then block writers.
+            log.warning("SQLite session store is not in WAL mode (%s)", mode)
+        conn.executescript(_SCHEMA)
+        present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+        conn.execute(_ACCOUNT_INDEX)
+        conn.executescript(_COUNTS)
+        conn.execute("PRAGMA busy_timeout = 0")
 
     def _conn(self) -> sqlite3.Connection:
         local = self._local
@@ -203,12 +266,78 @@ class SQLiteSessionStore:
         if getattr(local, "pid", None) != pid:
             # A connection inherited through fork belongs to the parent: never use it.
             local.conn = self._connect()
+            local.file = _identity(self.path)
             local.pid = pid
         conn: sqlite3.Connection = local.conn
         return conn
 
-    def _when_free(self, attempt: Callable[[], T]) -> T:
-        """``attempt()``, tried again while SQLite is busy, for up to the busy timeout.
+    def _drop(self) -> None:
+        """Close this thread's connection; the next call opens a fresh one."""
+        local = self._local
+        if getattr(local, "pid", None) == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                local.conn.close()
+        local.pid = None
+
+    def _check_file(self) -> None:
+        """After a write: refuse it (503) if the file at ``path`` is no longer the one
+        this connection wrote to (removed, or replaced by another file).
+
+        One ``stat`` per write (about a microsecond, against tens for the write): a
+        write is acknowledged only once its file is known to be the live one.
+        """
+        if _identity(self.path) == self._local.file:
+            return
+        self._drop()
+        log.error(
+            "SQLite session database %s was removed or replaced while in use: a write to"
+            " the old file was refused (503), and the path is opened again (created"
+            " anew, mode 0600, if missing); sessions kept only in the old file are gone",
+            self.path,
+        )
+        raise self._outages.unavailable("sqlite: database file removed or replaced")
+
+    def _reclaim_wal(self) -> None:
+        """After a write failed for lack of space: copy the log into the database and
+        truncate it to nothing, which gives its space back unless a reader still needs
+        it. A failure here (the database cannot grow either) waits for the next write."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            return
+        try:
+            if local.conn.in_transaction:
+                local.conn.execute("ROLLBACK")
+            busy, pages, _ = local.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as err:
+            log.debug("checkpoint after a full disk failed: %s", err)
+            return
+        log.debug("checkpoint after a full disk: busy=%s, log pages=%s", busy, pages)
+
+    def _on_error(self, err: BaseException) -> str | None:
+        """Why ``err`` means the store cannot serve (any sqlite3 database error: locked,
+        full, read-only, corrupt; or its file cannot be made), or ``None``.
+
+        Repairs what the next call needs first: a full disk empties the log, a
+        connection that may be stale is dropped (a worker that opened the file while it
+        was read-only would otherwise stay read-only after its permissions came back).
+        """
+        if isinstance(err, OSError):  # creating the file or its folder
+            return f"sqlite: cannot create the database file: {err.strerror}"
+        if not isinstance(err, sqlite3.DatabaseError):
+            return None
+        code = _result_code(err)
+        if code == _SQLITE_FULL:
+            self._reclaim_wal()
+        elif code in _SQLITE_STALE:
+            self._drop()
+        if isinstance(err, sqlite3.OperationalError):
+            return f"sqlite: {err}"
+        return f"sqlite database error: {err}"
+
+    def _when_free(self, attempt: Callable[[], T], started: float | None = None) -> T:
+        """``attempt()``, tried again while SQLite is busy, until the busy timeout has
+        passed since ``started`` (default: now), so that the waits of one store call
+        add up to the timeout at most.
 
         Only for what fails before changing anything: a statement on its own, or
         ``BEGIN IMMEDIATE``. Inside a transaction that holds the write lock, nothing
@@ -219,7 +348,7 @@ class SQLiteSessionStore:
         except sqlite3.OperationalError as err:
             if not _is_busy(err):
                 raise
-        deadline = time.monotonic() + self._busy_timeout
+        deadline = (time.monotonic() if started is None else started) + self._busy_timeout
         wait = BUSY_WAIT_FIRST
         while True:
             time.sleep(wait)
@@ -241,19 +370,22 @@ class SQLiteSessionStore:
         """One write transaction, holding SQLite's writer lock from the start."""
         with self._translate:
             conn = self._conn()
-            self._when_free(lambda: conn.execute("BEGIN IMMEDIATE"))
+            started = time.monotonic()
+            self._when_free(lambda: conn.execute("BEGIN IMMEDIATE"), started)
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back itself (disk full)
+                    conn.execute("ROLLBACK")
                 raise
             try:
                 # Busy only outside WAL mode (a reader holding the file): safe to retry.
-                self._when_free(lambda: conn.execute("COMMIT"))
+                self._when_free(lambda: conn.execute("COMMIT"), started)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")  # never leave the write lock held
                 raise
+            self._check_file()
 
     # -- the store interface -----------------------------------------------------------
 
@@ -313,6 +445,7 @@ class SQLiteSessionStore:
                 with self._translate:
                     conn = self._conn()
                     written = self._when_free(lambda: conn.execute(_UPSERT_VALUE_IF_LIVE, args))
+                    self._check_file()
                 return written.rowcount == 1
         with self._write() as conn:
             if touch is None:
@@ -415,13 +548,25 @@ class SQLiteSessionStore:
         self._local = threading.local()
 
 
-def _outage_reason(err: BaseException) -> str | None:
-    """Every sqlite3 database error means the store cannot serve (locked, full, corrupt)."""
-    if isinstance(err, sqlite3.OperationalError):
-        return f"sqlite: {err}"
-    if isinstance(err, sqlite3.DatabaseError):
-        return f"sqlite database error: {err}"
-    return None
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` (device, inode), or ``None`` if there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _result_code(err: sqlite3.Error) -> int:
+    """SQLite's primary result code of ``err`` (0 if unknown)."""
+    code = getattr(err, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return int(code) & 0xFF
+    text = str(err)  # Python 3.10: by SQLite's messages
+    for needle, found in (("full", 13), ("readonly", 8), ("disk I/O", 10), ("unable to open", 14)):
+        if needle in text:
+            return found
+    return 0
 
 
 def _is_busy(err: sqlite3.OperationalError) -> bool:
