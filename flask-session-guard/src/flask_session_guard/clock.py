@@ -41,7 +41,7 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds``."""
+        """Move the clock by ``seconds``: forward, or back when negative (a clock step)."""
         self._now += timedelta(seconds=seconds)
 
 

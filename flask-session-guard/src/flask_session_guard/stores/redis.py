@@ -329,7 +329,8 @@ class RedisSessionStore:
         name = self._name(key)
         if refresh is not None:
             seen = self._seen_activity.get(key)
-            if seen is not None and now - seen < refresh.interval:
+            # (A stamp in this server's future proves nothing: a clock stepped back.)
+            if seen is not None and 0 <= now - seen < refresh.interval:
                 # Not due (see ``_seen_activity``): a plain HGETALL is the same read,
                 # without running a script in Redis.
                 refresh = None
