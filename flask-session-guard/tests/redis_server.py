@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +41,17 @@ class RedisServer:
     """One redis-server process under the test's control."""
 
     def __init__(
-        self, directory: Path, *, appendonly: bool = False, unix_socket: bool = False
+        self,
+        directory: Path,
+        *,
+        appendonly: bool = False,
+        unix_socket: bool = False,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.directory = directory
         self.appendonly = appendonly
+        #: More ``--name value`` settings, e.g. ``("--maxmemory", "2mb")``.
+        self.extra_args = list(extra_args)
         #: Also listen on ``DIRECTORY/redis.sock`` (mode 700) when asked.
         self.unix_socket = directory / "redis.sock" if unix_socket else None
         self.port = free_port()
@@ -99,6 +106,7 @@ class RedisServer:
             "--logfile",
             str(self.directory / "redis.log"),
         ]
+        args += self.extra_args
         if self.unix_socket is not None:
             args += ["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
         self.process = subprocess.Popen(

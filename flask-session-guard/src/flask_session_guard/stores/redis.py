@@ -49,6 +49,7 @@ from .base import (
     Touch,
 )
 from .redis_connections import Command, RedisConnections
+from .redis_policy import EvictionWatch
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,10 @@ class RedisSessionStore:
         # or restarted server).
         self._no_script: type[Exception] = exc.NoScriptError
         self._outages = OutageLog(log)
+        #: Redis's eviction policy, and account listings that stay complete under it.
+        self._evictions = EvictionWatch(
+            connections, prefix, exc.ResponseError, (exc.ConnectionError, exc.TimeoutError)
+        )
         #: ``with self._translate:`` turns "Redis is away" into StoreUnavailable.
         self._translate = StoreGuard(self._outages, self._outage_reason)
         #: Session key -> a ``last_activity`` this process has read. Activity stamps
@@ -266,7 +271,8 @@ class RedisSessionStore:
         )
         store = cls(connections, prefix=options.prefix)
         # Not fatal: Redis may come up after the app. Requests answer 503 until then.
-        store.prepare()
+        if store.prepare():
+            store._evictions.check_policy()  # logs loudly if Redis may evict sessions
         return store
 
     # -- outages ------------------------------------------------------------------------
@@ -528,6 +534,7 @@ class RedisSessionStore:
                 keys = self._batch(
                     [("ZREMRANGEBYSCORE", index, "-inf", repr(now)), ("ZRANGE", index, 0, -1)]
                 )[1]
+                keys = self._evictions.complete(keys, account, self._session_keys)
             hashes = self._batch([("HGETALL", self._name(key)) for key in keys]) if keys else []
             records = [_record(k, _pairs(h)) for k, h in zip(keys, hashes, strict=True)]
             live = [r for r in records if r is not None and r.live(now)]
