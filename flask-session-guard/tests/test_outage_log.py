@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from flask_session_guard.stores import StoreUnavailable
-from flask_session_guard.stores.base import OUTAGE_QUIET, OutageLog, SessionRecord
+from flask_session_guard.stores.base import (
+    OUTAGE_CALLS_WAITING,
+    OUTAGE_QUIET,
+    OutageLog,
+    SessionRecord,
+    StoreGuard,
+)
 from flask_session_guard.stores.sqlite import SQLiteSessionStore
 
 NOW = 1_700_000_000.0
@@ -124,3 +131,34 @@ def test_sqlite_store_logs_one_warning_for_a_broken_file(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1
     assert warnings[0].getMessage().startswith("session store unavailable: sqlite")
+
+
+def test_during_an_outage_only_a_few_calls_wait_on_the_store() -> None:
+    """A bulkhead: calls beyond OUTAGE_CALLS_WAITING answer at once instead of
+    holding every thread of a worker on a stalled store."""
+    outages = OutageLog(logging.getLogger("test.outages"), quiet=10, clock=Ticks())
+    guard = StoreGuard(outages, lambda err: None)
+    release = threading.Event()
+    inside = threading.Barrier(OUTAGE_CALLS_WAITING + 1)
+
+    def stalled_call() -> None:
+        with guard:
+            inside.wait(5)
+            release.wait(5)
+
+    # All is well: no limit.
+    with guard, guard:
+        pass
+    outages.failed("timeout")
+    threads = [threading.Thread(target=stalled_call) for _ in range(OUTAGE_CALLS_WAITING)]
+    for thread in threads:
+        thread.start()
+    inside.wait(5)
+    with pytest.raises(StoreUnavailable, match="already waiting"), guard:
+        pass
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert outages.waiting.count == 0
+    with guard:  # room again
+        pass

@@ -80,6 +80,47 @@ class OutageState:
             return self._failures, self._last_failure - self._started
 
 
+#: While a store is in an outage, at most this many calls of one process wait on it
+#: at once; the others answer 503 at once. A stalled store then holds a few threads of
+#: a worker, never all of them, so /healthz and static files keep answering.
+OUTAGE_CALLS_WAITING = 4
+
+
+class WaitingCalls:
+    """Admits store calls during an outage, at most ``limit`` at once (per process).
+
+    ``count`` is read without the lock (the hot path: 0 when all is well). A call
+    admitted in a thread that already holds one is not counted twice. Thread-safe.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = OUTAGE_CALLS_WAITING if limit is None else limit
+        self.count = 0
+        self._lock = threading.Lock()
+        self._mine = threading.local()
+
+    def admit(self) -> bool:
+        """Let this thread's call wait on the store; False if ``limit`` already do."""
+        depth: int = getattr(self._mine, "depth", 0)
+        if depth == 0:
+            with self._lock:
+                if self.count >= self.limit:
+                    return False
+                self.count += 1
+        self._mine.depth = depth + 1
+        return True
+
+    def release(self) -> None:
+        """End this thread's admitted call, if it has one."""
+        depth: int = getattr(self._mine, "depth", 0)
+        if depth == 0:
+            return
+        self._mine.depth = depth - 1
+        if depth == 1:
+            with self._lock:
+                self.count -= 1
+
+
 class OutageLog:
     """One warning when a store becomes unavailable, one line when it is back.
 
@@ -100,6 +141,8 @@ class OutageLog:
         self._log = logger
         self._clock = clock
         self.state = OutageState(quiet)
+        #: Calls waiting on the store while it is in an outage (see StoreGuard).
+        self.waiting = WaitingCalls()
 
     @property
     def available(self) -> bool:
@@ -134,19 +177,27 @@ class StoreGuard:
     answers a reason, or ``None`` for an error that is not an outage) is raised as
     :class:`StoreUnavailable` and noted in ``outages``; a success is noted too.
 
+    During an outage only ``OUTAGE_CALLS_WAITING`` calls of this process may wait on
+    the store at once; any other raises :class:`StoreUnavailable` at once, without
+    counting as a failure of the store (a bulkhead: a stalled store cannot hold every
+    thread of a worker).
+
     One instance serves every call and thread (it keeps no per-call state). A class
     rather than ``contextlib.contextmanager``: it runs on every request, and a
     generator-based one costs several times more.
     """
 
-    __slots__ = ("_classify", "_outages")
+    __slots__ = ("_classify", "_outages", "_state", "_waiting")
 
     def __init__(self, outages: OutageLog, classify: Callable[[BaseException], str | None]) -> None:
         self._outages = outages
+        self._state = outages.state
+        self._waiting = outages.waiting
         self._classify = classify
 
     def __enter__(self) -> None:
-        return None
+        if not self._state.available and not self._waiting.admit():
+            raise StoreUnavailable("store unavailable: other calls are already waiting for it")
 
     def __exit__(
         self,
@@ -154,6 +205,8 @@ class StoreGuard:
         err: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._waiting.count:
+            self._waiting.release()
         if err is None:
             self._outages.succeeded()
             return

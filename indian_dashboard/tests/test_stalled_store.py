@@ -1,0 +1,165 @@
+"""A store that stops answering (Redis SIGSTOPped, SQLite's lock held by a stopped
+process) under real gunicorn: session requests answer 503 within the store timeout,
+never hang, and /healthz and static files keep answering meanwhile."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from tests.redis_server import RedisServer
+
+from .conftest import LiveServer, start_server
+from .http_visitor import HttpVisitor
+
+pytestmark = pytest.mark.server
+
+TIMEOUT = 1.0
+#: Concurrent visitors during the stall (as in the issue): more than the threads of
+#: both workers (2 x 8).
+CLIENTS = 24
+#: Liveness and static files answer within this while the store stalls.
+QUICK = 0.5
+
+
+def _stalled_traffic(
+    server: LiveServer, visitors: list[HttpVisitor], seconds: float
+) -> dict[str, list[float]]:
+    """Run session requests from every visitor for ``seconds`` while probing /healthz
+    and a static file (after the first store timeout); the latencies of each, by kind
+    ('503', 'other', 'health', 'static')."""
+    seen: dict[str, list[float]] = {"503": [], "other": [], "health": [], "static": []}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def note(kind: str, started: float) -> None:
+        with lock:
+            seen[kind].append(time.monotonic() - started)
+
+    def visit(visitor: HttpVisitor) -> None:
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            answer = visitor.post("/api/watchlist", json={"symbol": "SBIN"})
+            note("503" if answer.status_code == 503 else "other", started)
+            time.sleep(0.05)  # a client waits a little before trying again
+
+    def probe() -> None:
+        # From one store timeout into the stall: the first calls wait out the timeout
+        # before any worker knows the store is away.
+        time.sleep(TIMEOUT + 0.5)
+        probe_http = requests.Session()
+        while time.monotonic() < stop_at:
+            for kind, path in (("health", "/healthz"), ("static", "/static/css/dashboard.css")):
+                started = time.monotonic()
+                answer = probe_http.get(server.url + path, timeout=5)
+                assert answer.status_code == 200, (path, answer.status_code)
+                note(kind, started)
+            time.sleep(0.05)
+        probe_http.close()
+
+    with ThreadPoolExecutor(len(visitors) + 1) as pool:
+        futures = [pool.submit(visit, v) for v in visitors] + [pool.submit(probe)]
+        for future in futures:
+            future.result(timeout=seconds + 10)
+    return seen
+
+
+def _check(seen: dict[str, list[float]], server: LiveServer) -> None:
+    # Throughput does not collapse: calls beyond a few per worker answer 503 at once
+    # (each client, pausing 50 ms, gets several answers a second).
+    assert len(seen["503"]) >= 4 * CLIENTS, len(seen["503"])
+    assert not seen["other"], "a session request got something other than 503"
+    # Bounded by the store timeout (plus the request's own work), never a hang.
+    assert max(seen["503"]) < TIMEOUT * 2 + 0.5, max(seen["503"])
+    assert seen["health"] and max(seen["health"]) < QUICK, max(seen["health"])
+    assert seen["static"] and max(seen["static"]) < QUICK, max(seen["static"])
+    # Not silent: the outage is in the log, once per worker.
+    assert 1 <= server.log().count("session store unavailable") <= 2
+    assert "Traceback" not in server.log()
+
+
+@pytest.fixture
+def visitors() -> Iterator[list[HttpVisitor]]:
+    made: list[HttpVisitor] = []
+    yield made
+    for one in made:
+        one.close()
+
+
+@pytest.mark.redis
+def test_paused_redis_is_503_while_healthz_and_static_answer(
+    tmp_path: Path, own_redis: RedisServer, visitors: list[HttpVisitor]
+) -> None:
+    server = start_server(
+        tmp_path,
+        env={
+            "SESSION_STORE_URL": own_redis.url,
+            "SESSION_REDIS_SOCKET_TIMEOUT": str(TIMEOUT),
+            "SESSION_REDIS_CONNECT_TIMEOUT": str(TIMEOUT),
+        },
+    )
+    try:
+        for _ in range(CLIENTS):
+            visitors.append(HttpVisitor(server.url))
+            visitors[-1].connect()
+        own_redis.pause()
+        try:
+            seen = _stalled_traffic(server, visitors, 3.0)
+        finally:
+            own_redis.resume()
+        _check(seen, server)
+        for visitor in visitors:  # Redis back: the same sessions work
+            assert visitor.post("/api/watchlist", json={"symbol": "TCS"}).status_code == 200
+    finally:
+        server.stop()
+
+
+_HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
+    tmp_path: Path, visitors: list[HttpVisitor]
+) -> None:
+    db = tmp_path / "live.sqlite3"
+    server = start_server(tmp_path, env={"SESSION_STORE_URL": f"sqlite:///{db}?timeout={TIMEOUT}"})
+    holder: subprocess.Popen[str] | None = None
+    try:
+        for _ in range(CLIENTS):
+            visitors.append(HttpVisitor(server.url))
+            visitors[-1].connect()
+        holder = subprocess.Popen(
+            [sys.executable, "-c", _HOLD_LOCK, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        os.kill(holder.pid, signal.SIGSTOP)  # a process stopped while holding the lock
+        seen = _stalled_traffic(server, visitors, 3.0)
+        _check(seen, server)
+    finally:
+        if holder is not None:
+            os.kill(holder.pid, signal.SIGCONT)
+            holder.kill()
+            holder.wait(timeout=5)
+            for pipe in (holder.stdin, holder.stdout):
+                if pipe is not None:
+                    pipe.close()
+        server.stop()
+    sqlite3.connect(db).close()
