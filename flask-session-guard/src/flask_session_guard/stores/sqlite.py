@@ -38,6 +38,7 @@ from .base import (
     SessionGone,
     SessionRecord,
     StoreGuard,
+    StoreUnavailable,
     Touch,
 )
 
@@ -397,9 +398,21 @@ class SQLiteSessionStore:
         record.data = {row[-2]: row[-1] for row in rows if row[-2] is not None}
         touch = refresh.due(record, now) if refresh else None
         # Writes at most once per refresh interval; the read above takes no lock.
-        if touch is not None and self.update(key, now, {}, touch):
+        if touch is not None and self._refreshed(key, now, touch):
             record.last_activity, record.expires_at = touch.last_activity, touch.expires_at
         return record
+
+    def _refreshed(self, key: str, now: float, touch: Touch) -> bool:
+        """Record a read's activity; False if the session is gone or the write failed.
+
+        A write that fails (the lock held too long, a full disk: an outage, logged)
+        does not fail the read, which needed no lock: reads keep working in a partial
+        outage, and a later request records the activity.
+        """
+        try:
+            return self.update(key, now, {}, touch)
+        except StoreUnavailable:
+            return False
 
     def create(self, record: SessionRecord) -> None:
         with self._write() as conn:
