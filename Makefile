@@ -40,9 +40,10 @@ test: $(VENV)/.installed-test system-deps
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-## Bounded load test (at most 60 s, loopback only): gunicorn (2 workers) on a private Redis.
+## Bounded load tests (at most 60 s each, loopback only): gunicorn (2 workers) on a private Redis, then on SQLite.
 load: $(VENV)/.installed-test system-deps
-	$(PY) scripts/load.py
+	$(PY) scripts/load.py --store redis
+	$(PY) scripts/load.py --store sqlite
 
 ## Only the browser tests (headless Debian chromium through Playwright).
 test-browser: $(VENV)/.installed-test system-deps

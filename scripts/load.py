@@ -1,15 +1,16 @@
-"""Bounded load test: many clients, each with its own session, on gunicorn and Redis.
+"""Bounded load test: many clients, each with its own session, on gunicorn and a store.
 
-Starts a private redis-server and the dashboard under gunicorn (2 workers) on
-free loopback ports, runs CLIENTS concurrent clients for DURATION seconds, then
-has every client check that each of its watchlist writes is present. Prints
-requests per second, p50/p99 latency, lost writes, 5xx answers and connection
-errors; exits 1 unless the last three are all zero. Everything it starts is
-stopped by pid when it ends, and it never runs longer than 60 s.
+Starts a private redis-server (or, with ``--store sqlite``, a SQLite file in a
+temporary folder) and the dashboard under gunicorn (2 workers) on free loopback
+ports, runs CLIENTS concurrent clients for DURATION seconds, then has every
+client check that each of its watchlist writes is present. Prints requests per
+second, p50/p99 latency, lost writes, 5xx answers and connection errors; exits 1
+unless the last three are all zero. Everything it starts is stopped by pid when
+it ends, and it never runs longer than 60 s.
 
-    python scripts/load.py [--duration 20] [--clients 32] [--workers 2]
+    python scripts/load.py [--duration 20] [--clients 32] [--workers 2] [--store redis|sqlite]
 
-``make load`` runs it; ``make test`` runs a 5-second version (test_load.py).
+``make load`` runs it on each store; ``make test`` runs a 5-second version (test_load.py).
 """
 
 from __future__ import annotations
@@ -155,10 +156,23 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def run(duration: float, clients: int, workers: int, seed: int) -> int:
+def run(duration: float, clients: int, workers: int, seed: int, store: str = "redis") -> int:
     """Run the load test; returns the exit status (0 when nothing was lost or failed)."""
     with tempfile.TemporaryDirectory(prefix="dashboard-load-") as tmp:
         workdir = Path(tmp)
+        if store == "sqlite":
+            app = start_server(
+                workdir,
+                workers=workers,
+                env={
+                    "FLASK_SECRET_KEY": secrets.token_urlsafe(32),
+                    "SESSION_STORE_URL": f"sqlite:///{workdir / 'load.sqlite3'}",
+                },
+            )
+            try:
+                return _drive(app.url, duration, clients, seed, None)
+            finally:
+                app.stop()
         redis_server = RedisServer(workdir / "redis")
         redis_server.start()
         try:
@@ -178,7 +192,9 @@ def run(duration: float, clients: int, workers: int, seed: int) -> int:
             redis_server.stop()
 
 
-def _drive(url: str, duration: float, clients: int, seed: int, redis_server: RedisServer) -> int:
+def _drive(
+    url: str, duration: float, clients: int, seed: int, redis_server: RedisServer | None
+) -> int:
     tallies = [Tally() for _ in range(clients)]
     visitors = [Client(n, url, tallies[n], seed + n) for n in range(clients)]
     failed_connects = 0
@@ -200,16 +216,18 @@ def _drive(url: str, duration: float, clients: int, seed: int, redis_server: Red
     threads = [threading.Thread(target=work, args=(v,), daemon=True) for v in visitors]
     for thread in threads:
         thread.start()
-    stats = redis_server.client()
-    stats.config_resetstat()
+    stats = redis_server.client() if redis_server is not None else None
+    if stats is not None:
+        stats.config_resetstat()
     stop_at = time.monotonic() + duration
     ready.wait()
     started = time.monotonic()
     for thread in threads:
         thread.join(timeout=max(1.0, stop_at - time.monotonic() + 15))
     elapsed = min(time.monotonic(), stop_at) - started
-    info = stats.info("stats")
-    stats.close()
+    info = stats.info("stats") if stats is not None else None
+    if stats is not None:
+        stats.close()
 
     latencies = sorted(x for t in tallies for x in t.latencies)
     by_kind: dict[str, int] = {}
@@ -233,7 +251,8 @@ def _drive(url: str, duration: float, clients: int, seed: int, redis_server: Red
     print(f"5xx answers        {server_errors}")
     print(f"connection errors  {connection_errors}")
     print(f"failed connects    {failed_connects}")
-    print(f"redis commands     {info['total_commands_processed']} (incl. those run in scripts)")
+    if info is not None:
+        print(f"redis commands     {info['total_commands_processed']} (incl. those run in scripts)")
     for line in unexpected:
         print(f"unexpected answer  {line}")
     clean = lost == 0 and server_errors == 0 and connection_errors == 0 and failed_connects == 0
@@ -247,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--seed", type=int, default=1, help="random seed")
+    parser.add_argument(
+        "--store", choices=("redis", "sqlite"), default="redis", help="session store"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 45:
         parser.error("--duration must be in (0, 45] so that the run ends within 60 s")
@@ -257,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, _out_of_time)
     signal.alarm(int(HARD_LIMIT))
     try:
-        return run(args.duration, args.clients, args.workers, args.seed)
+        return run(args.duration, args.clients, args.workers, args.seed, args.store)
     finally:
         signal.alarm(0)
 
