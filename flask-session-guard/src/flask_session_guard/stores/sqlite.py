@@ -19,6 +19,7 @@ so that nothing is acknowledged into a deleted file. Every failure of the file i
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -235,7 +236,9 @@ class SQLiteSessionStore:
         conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=True)
         try:
             for pragma in _PRAGMAS:
-                conn.execute(pragma)
+                # The first statement reads the schema: busy for a moment while another
+                # connection restarts the log.
+                self._when_free(functools.partial(conn.execute, pragma))
             if set_up or made:
                 self._set_up(conn)
         except BaseException:
