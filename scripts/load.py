@@ -95,7 +95,12 @@ class Client:
             return False
         self.token = answer.json()["csrf_token"]
         answer = self.call(
-            "connect", "POST", "/api/broker/connect", json={"broker": "kite", "credentials": KITE}
+            "connect",
+            "POST",
+            "/api/broker/connect",
+            # One account per client, as traders have: past SESSION_MAX_PER_ACCOUNT (10)
+            # sessions of one account, a login ends the oldest.
+            json={"broker": "kite", "credentials": {**KITE, "client_id": f"LD{self.number:04d}"}},
         )
         if answer is None or answer.status_code != 200:
             return False
