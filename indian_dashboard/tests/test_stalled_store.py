@@ -30,6 +30,8 @@ TIMEOUT = 1.0
 CLIENTS = 24
 #: Liveness and static files answer within this while the store stalls.
 QUICK = 0.5
+#: Every visitor connects the same Kite account: room for all of their sessions.
+ROOM = {"SESSION_MAX_PER_ACCOUNT": str(CLIENTS)}
 
 
 def _stalled_traffic(
@@ -103,6 +105,7 @@ def test_paused_redis_is_503_while_healthz_and_static_answer(
     server = start_server(
         tmp_path,
         env={
+            **ROOM,
             "SESSION_STORE_URL": own_redis.url,
             "SESSION_REDIS_SOCKET_TIMEOUT": str(TIMEOUT),
             "SESSION_REDIS_CONNECT_TIMEOUT": str(TIMEOUT),
@@ -137,7 +140,9 @@ def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
     tmp_path: Path, visitors: list[HttpVisitor]
 ) -> None:
     db = tmp_path / "live.sqlite3"
-    server = start_server(tmp_path, env={"SESSION_STORE_URL": f"sqlite:///{db}?timeout={TIMEOUT}"})
+    server = start_server(
+        tmp_path, env={**ROOM, "SESSION_STORE_URL": f"sqlite:///{db}?timeout={TIMEOUT}"}
+    )
     holder: subprocess.Popen[str] | None = None
     try:
         for _ in range(CLIENTS):
