@@ -31,7 +31,7 @@ run: $(VENV)/.installed-run
 
 ## Debian packages the tests drive (redis-server, chromium, nginx, caddy, systemd-analyze), installed when missing.
 system-deps:
-	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd
+	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd chattr:e2fsprogs mount:mount
 
 ## Install what the tests need, then run the whole suite, lint and type check.
 test: $(VENV)/.installed-test system-deps
