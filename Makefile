@@ -7,7 +7,7 @@ PORT   ?= 5000
 WORKERS ?= 2
 SOURCES := flask-session-guard indian_dashboard bench scripts
 
-.PHONY: run test test-browser js-size screenshots load bench bench-scale lint typecheck system-deps clean
+.PHONY: run test test-browser js-tools js-size screenshots load bench bench-scale lint typecheck system-deps clean
 
 # Both distributions, from this checkout, pinned by constraints.txt (what CI tested).
 PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt -e ./flask-session-guard
@@ -25,16 +25,24 @@ $(VENV)/.installed-test: $(DEPS)
 	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+## JavaScript the browser tests load into pages (axe-core), pinned by tests-js/package-lock.json.
+AXE := tests-js/node_modules/axe-core/axe.min.js
+$(AXE): tests-js/package.json tests-js/package-lock.json
+	npm ci --prefix tests-js --no-audit --no-fund --loglevel=error
+	touch $@
+js-tools: system-deps $(AXE)
+
 ## Serve the dashboard with gunicorn on the embedded SQLite store under instance/.
 run: $(VENV)/.installed-run
 	$(PY) -m indian_dashboard --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-## Debian packages the tests drive (redis-server, chromium, nginx, caddy, systemd-analyze), installed when missing.
+## Debian packages the tests drive (redis-server, chromium, nginx, caddy, systemd-analyze,
+## chattr, mount, npm for axe-core), installed when missing.
 system-deps:
-	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd chattr:e2fsprogs mount:mount
+	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd chattr:e2fsprogs mount:mount npm
 
 ## Install what the tests need, then run the whole suite, lint and type check.
-test: $(VENV)/.installed-test system-deps
+test: $(VENV)/.installed-test system-deps js-tools
 	$(PY) -m ruff check $(SOURCES)
 	$(PY) -m ruff format --check $(SOURCES)
 	$(PY) -m mypy
@@ -46,7 +54,7 @@ load: $(VENV)/.installed-test system-deps
 	$(PY) scripts/load.py --store sqlite
 
 ## Only the browser tests (headless Debian chromium through Playwright).
-test-browser: $(VENV)/.installed-test system-deps
+test-browser: $(VENV)/.installed-test system-deps js-tools
 	$(PY) -m pytest -m browser
 
 ## The browser client's size, minified and gzipped (budget 5 KB).

@@ -14,7 +14,7 @@ from flask_session_guard.errors import register_error_handlers
 from flask_session_guard.security_headers import register_security_headers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import secret_key
+from . import account, secret_key
 from .api import register_api
 from .cli import sessions_group
 from .config import config_from_env
@@ -61,6 +61,7 @@ def create_app(
     # Before the session manager's own hook, so an oversized body meets 413 first.
     app.before_request(refuse_oversized_body)
     SessionManager(app, clock=clock)
+    account.init_app(app)
     proxies = app.config["SESSION_TRUSTED_PROXIES"]
     if proxies:
         # Only behind proxies we were told about do X-Forwarded-For/-Proto count (the

@@ -17,9 +17,13 @@ from flask_session_guard import (
 
 bp = Blueprint("watchlist_api", __name__, url_prefix="/api/watchlist")
 
-#: NSE-style symbols: upper-case letters, digits, ``&`` and ``-``, 1 to 20 characters.
-SYMBOL_RE = re.compile(r"[A-Z0-9&-]{1,20}")
+#: NSE-style symbols: letters (either case; kept in capitals), digits, ``&`` and ``-``.
+SYMBOL_RE = re.compile(r"[A-Za-z0-9&-]{1,20}")
+#: The longest symbol, in characters.
+MAX_SYMBOL = 20
 MAX_SYMBOLS = 200
+#: The field's label on the dashboard: messages name the field as the trader sees it.
+LABEL = "NSE symbol"
 _KEY = "watchlist"
 
 
@@ -29,12 +33,32 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _symbol(value: Any) -> str:
-    if not isinstance(value, str) or not SYMBOL_RE.fullmatch(value):
+def check_symbol(value: Any) -> str:
+    """The symbol as kept (letters in capitals), or :class:`BadRequest` saying what is wrong.
+
+    Nothing else is changed silently: a space, a character outside A-Z, 0-9, ``&`` and
+    ``-`` (``ß`` is refused, not turned into ``SS``) or a 21st character is an error
+    that names the field by its label and says what to do.
+    """
+    if not isinstance(value, str):
+        raise BadRequest(f"Type the {LABEL} as text, for example RELIANCE.")
+    if not value:
+        raise BadRequest(f"Type an {LABEL}, for example RELIANCE.")
+    if any(c.isspace() for c in value):
+        inner = value.strip()
+        where = "inside it" if any(c.isspace() for c in inner) else "at the start or end"
+        raise BadRequest(f"Remove the space {where}: an {LABEL} has no spaces.")
+    if len(value) > MAX_SYMBOL:
         raise BadRequest(
-            "symbol must be 1 to 20 upper-case letters, digits, '&' or '-' (e.g. RELIANCE)."
+            f"An {LABEL} has at most {MAX_SYMBOL} characters; this one has {len(value)}."
         )
-    return value
+    if not SYMBOL_RE.fullmatch(value):
+        bad = next(c for c in value if not SYMBOL_RE.fullmatch(c))
+        shown = f"“{bad}”" if bad.isprintable() else f"U+{ord(bad):04X}"
+        raise BadRequest(
+            f"An {LABEL} cannot contain {shown}: use letters A to Z, digits 0 to 9, & or -."
+        )
+    return value.upper()
 
 
 @bp.get("")
@@ -49,7 +73,7 @@ def list_symbols() -> Response:
 @require_csrf
 def add_symbol() -> Response:
     """Add one symbol; adding one already there changes nothing."""
-    symbol = _symbol(json_object().get("symbol"))
+    symbol = check_symbol(json_object().get("symbol"))
 
     def add(current: list[str] | None) -> list[str]:
         symbols = list(current or [])
@@ -68,7 +92,7 @@ def add_symbol() -> Response:
 @require_csrf
 def remove_symbol(symbol: str) -> Response:
     """Remove one symbol; 404 when it is not in the watchlist."""
-    symbol = _symbol(symbol)
+    symbol = check_symbol(symbol)
     removed: list[bool] = []
 
     def remove(current: list[str] | None) -> list[str]:
@@ -78,5 +102,5 @@ def remove_symbol(symbol: str) -> Response:
 
     watchlist = get_session_manager().update_user_data(_KEY, remove)
     if not removed[-1]:
-        raise NotFound(f"{symbol} is not in the watchlist.")
+        raise NotFound(f"{symbol} is not in your watchlist; reload the page to see it as it is.")
     return jsonify(status="success", watchlist=watchlist)

@@ -222,7 +222,7 @@ def test_reconnect_offers_to_sign_out_everywhere_else(servers: Any, people: Any)
     page.get_by_role("button", name="Connect").click()
     page.wait_for_selector("#other-sessions-offer:not([hidden])")
     offer = page.locator("#other-sessions-offer").text_content() or ""
-    assert "also signed in in one other place" in offer
+    assert "also signed in on one other device or browser" in offer
     page.get_by_role("button", name="Sign out everywhere else").click()
     page.wait_for_function("() => document.querySelectorAll('#session-list li').length === 1")
     assert old_device.server_info()[1]["error"] == "session_revoked"

@@ -12,12 +12,14 @@
     unreachable: 'The server could not be reached before your session ran out, ' +
       'so this page was locked to protect your data.'
   };
+  var UNREACHABLE = 'Could not reach the server. Check your connection and try again.';
   var ANNOUNCE_EVERY = 20000;
   var $ = function (id) { return document.getElementById(id); };
   var baseTitle = document.title;
   var openDialog = null;
   var returnFocus = null;
   var lastAnnounce = -Infinity;
+  var canExtend = true;
 
   function clock(seconds) {
     var m = Math.floor(seconds / 60);
@@ -31,6 +33,24 @@
       return m + (m === 1 ? ' minute' : ' minutes');
     }
     return seconds + (seconds === 1 ? ' second' : ' seconds');
+  }
+
+  // A moment of the server's (ISO 8601) in the trader's own time; the date only when
+  // it is not today.
+  function when(iso) {
+    var at = new Date(iso);
+    if (!iso || isNaN(at.getTime())) return '–';
+    var time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    if (at.toDateString() === new Date().toDateString()) return time;
+    return at.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' }) +
+      ', ' + time;
+  }
+
+  function showTime(id, iso) {
+    var el = $(id);
+    if (!el || !iso || el.getAttribute('datetime') === iso) return;
+    el.setAttribute('datetime', iso);
+    el.textContent = when(iso);
   }
 
   // -- dialogs (WAI-ARIA alertdialog: focus in, Tab kept inside, focus back) ---------------
@@ -66,7 +86,7 @@
     if (!openDialog) return;
     if (event.key === 'Escape' && openDialog === $('warning-dialog')) {
       event.preventDefault();
-      stay();
+      if (canExtend) stay(); else keepWorking();
     } else if (event.key === 'Tab') {
       var items = focusables(openDialog);
       var i = items.indexOf(document.activeElement);
@@ -78,17 +98,43 @@
 
   // -- session ---------------------------------------------------------------------------
 
+  function note(text) { $('session-note').textContent = text; }
+
   function stay() {
     return sm.extendSession().then(function (body) {
-      if (body && body.extended === false) {
-        $('warning-desc').textContent = 'This session has reached its maximum length and ' +
-          'cannot be extended. Save your work; you will be signed out when the time runs out.';
-        $('session-note').textContent = 'The session has reached its maximum length.';
+      if (body && body.extended) {
+        // said where a sighted person looks and where a screen reader listens
+        var until = 'Done: you stay signed in until ' + when(body.session.expires_at);
+        note(canExtend ? until + ' if you are idle.' : until + ', the most this session ' +
+          'allows: it cannot be extended again.');
+      } else if (body && body.extended === false) {
+        cannotExtend();
+      } else if (body && body.message) {
+        note(body.message);
       }
-    }).catch(function () {
-      $('session-note').textContent = 'The server could not be reached.';
-    });
+    }, function () { note(UNREACHABLE); });
   }
+
+  // After the absolute limit: no control offers what cannot be done.
+  function cannotExtend() {
+    var info = sm.getSessionInfo();
+    var end = info ? when(info.absolute_expires_at) : '';
+    canExtend = false;
+    $('warning-title').textContent = 'Your session ends soon';
+    $('warning-desc').textContent = 'This session has reached its maximum length and ' +
+      'cannot be extended. Finish what you are doing: you will be signed out at ' + end +
+      ', and can connect again then.';
+    $('warning-stay').hidden = true;
+    $('warning-continue').hidden = false;
+    $('warning-logout').textContent = 'Log out now';
+    $('stay-signed-in').hidden = true;
+    note('This session cannot be extended: it ends at ' + end + '.');
+    if (openDialog === $('warning-dialog') && document.activeElement === $('warning-stay')) {
+      $('warning-continue').focus();
+    }
+  }
+
+  function keepWorking() { closeWarning(); }
 
   function logOut() {
     sm.clearSession().then(function () { window.location.assign('/'); },
@@ -102,10 +148,10 @@
   }
 
   function hideData() {
-    // Remove, not just hide, what the expired session showed.
-    ['watchlist', 'broker-name', 'client-id', 'session-list'].forEach(function (id) {
-      if ($(id)) $(id).textContent = '';
-    });
+    // Remove, not just hide, what the ended session showed, and every control acting on it.
+    ['watchlist', 'broker-name', 'client-id', 'user-name', 'session-list', 'other-sessions-offer',
+      'session-started', 'session-idle-end', 'session-absolute-end', 'token-expires']
+      .forEach(function (id) { if ($(id)) $(id).textContent = ''; });
     Array.prototype.forEach.call(document.querySelectorAll('.session-data'), function (el) {
       el.hidden = true;
     });
@@ -117,6 +163,10 @@
     if (!info || state === 'expired') return;
     var left = info.remaining_seconds;
     $('session-remaining').textContent = clock(left);
+    showTime('session-started', info.created_at);
+    showTime('session-idle-end', info.expires_at);
+    showTime('session-absolute-end', info.absolute_expires_at);
+    if (canExtend && info.can_extend === false) cannotExtend();
     if (state === 'warning') {
       $('warning-countdown').textContent = clock(left);
       document.title = '⚠ Session ends in ' + clock(left) + ' · ' + baseTitle;
@@ -128,13 +178,14 @@
     }
   }
 
-  window.addEventListener('sessionWarning', function () {
-    show($('warning-dialog'), 'warning-stay');
+  window.addEventListener('sessionWarning', function (event) {
+    if (event.detail.canExtend === false) cannotExtend();
+    else note('');  // an earlier "Done: ..." is no longer true
+    show($('warning-dialog'), canExtend ? 'warning-stay' : 'warning-continue');
     tick();
   });
   window.addEventListener('sessionExtended', function () {
     if (openDialog === $('warning-dialog')) closeWarning();
-    $('session-note').textContent = '';
     tick();
   });
   window.addEventListener('sessionExpired', function (event) {
@@ -142,6 +193,7 @@
     hideData();
     document.title = 'Session ended · ' + baseTitle;
     $('session-remaining').textContent = '0:00';
+    note('Your session has ended.');
     $('expired-desc').textContent = REASONS[event.detail.reason] || event.detail.message;
     show($('expired-dialog'), 'expired-connect');
   });
@@ -173,17 +225,23 @@
   function answer(response) {
     return response.json().then(function (body) {
       if (response.ok) {
-        $('watchlist-error').textContent = '';
+        symbolError('');
         renderWatchlist(body.watchlist);
       } else if (response.status !== 401) {
-        $('watchlist-error').textContent = body.message || 'Something went wrong.';
+        symbolError(body.message || 'Something went wrong. Try again.');
       }
       return response.ok;
     });
   }
 
+  function symbolError(text) {
+    $('watchlist-error').textContent = text;
+    if (text) $('symbol').setAttribute('aria-invalid', 'true');
+    else $('symbol').removeAttribute('aria-invalid');
+  }
+
   function failed() {
-    $('watchlist-error').textContent = 'The server could not be reached. Try again.';
+    symbolError(UNREACHABLE);
     return false;
   }
 
@@ -229,33 +287,52 @@
       }
       if (response.ok) return loadSessions();
       if (response.status !== 401) {
-        $('session-list-error').textContent = body.message || 'Could not end that session.';
+        $('session-list-error').textContent = body.message || 'That session could not be ended. Try again.';
       }
       return false;
     });
   }
 
+  function listFailed() {
+    $('session-list-error').textContent = UNREACHABLE;
+    return false;
+  }
+
   function loadSessions() {
-    return sm.fetch('/api/session/list?limit=100', { cache: 'no-store' }).then(sessionsAnswer, failed);
+    return sm.fetch('/api/session/list?limit=100', { cache: 'no-store' })
+      .then(sessionsAnswer, listFailed);
   }
 
   function endSession(id) {
     sm.fetch('/api/session/' + encodeURIComponent(id), { method: 'DELETE' })
-      .then(sessionsAnswer, failed);
+      .then(sessionsAnswer, listFailed);
   }
 
   function endOthers() {
-    sm.fetch('/api/session/revoke-others', { method: 'POST' }).then(sessionsAnswer, failed);
+    sm.fetch('/api/session/revoke-others', { method: 'POST' }).then(sessionsAnswer, listFailed);
+  }
+
+  // How many other sessions the account had when this one began: from the broker's
+  // redirect (/#other-sessions=N) or from the connect page (sessionStorage).
+  function otherSessionsAtConnect() {
+    var found = /^#other-sessions=(\d+)$/.exec(window.location.hash);
+    if (found) {
+      window.history.replaceState(null, '', window.location.pathname + window.location.search);
+      return Number(found[1]);
+    }
+    var count = Number(window.sessionStorage.getItem('otherSessions') || 0);
+    window.sessionStorage.removeItem('otherSessions');
+    return count;
   }
 
   function offerToEndOthers() {
-    var count = Number(window.sessionStorage.getItem('otherSessions') || 0);
-    window.sessionStorage.removeItem('otherSessions');
+    var count = otherSessionsAtConnect();
     if (!count) return;
     var offer = $('other-sessions-offer');
-    offer.textContent = 'This account is also signed in ' +
-      (count === 1 ? 'in one other place' : 'in ' + count + ' other places') +
-      '. If you connected with new credentials, sign out everywhere else.';
+    offer.textContent = 'Your account is also signed in ' +
+      (count === 1 ? 'on one other device or browser' : 'on ' + count + ' other devices or browsers') +
+      '. If that was not you, or you connected with new credentials, choose ' +
+      '“Sign out everywhere else”.';
     offer.hidden = false;
   }
 
@@ -264,24 +341,27 @@
       event.preventDefault();
       var input = $('symbol');
       var typed = input.value;
-      var symbol = typed.trim().toUpperCase();
-      if (!symbol) {
-        $('watchlist-error').textContent = 'Type an NSE symbol, for example RELIANCE.';
-        return;
-      }
+      // Sent as typed: the server's rule is the only one, and its message says what is wrong.
       sm.fetch('/api/watchlist', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ symbol: symbol })
+        body: JSON.stringify({ symbol: typed })
       }).then(answer, failed).then(function (ok) {
         // clear only what was sent, not what the person typed since
         if (ok && input.value === typed) input.value = '';
       });
     });
+    // a message about what was typed goes once the person changes it
+    $('symbol').addEventListener('input', function () { symbolError(''); });
     $('stay-signed-in').addEventListener('click', stay);
     $('warning-stay').addEventListener('click', stay);
     $('log-out').addEventListener('click', logOut);
     $('warning-logout').addEventListener('click', logOut);
+    $('warning-continue').addEventListener('click', keepWorking);
+    var token = $('token-expires');
+    if (token) token.textContent = when(token.getAttribute('datetime'));
+    // after connecting, focus starts at the page's heading, not on <body>
+    if (document.activeElement === document.body) $('broker-title').focus();
     var config = window.sessionManagerConfig || {};
     if (!('autoExtend' in config)) sm.setAutoExtend(true);
     sm.fetch('/api/watchlist', { cache: 'no-store' }).then(answer, failed);

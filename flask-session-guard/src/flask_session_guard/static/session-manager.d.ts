@@ -11,6 +11,8 @@ export interface SessionInfo {
   expires_at: string;
   absolute_expires_at: string;
   idle_timeout_seconds: number;
+  /** Added by the client: false once the absolute lifetime bounds the session. */
+  can_extend: boolean;
 }
 
 export type SessionState = 'none' | 'active' | 'warning' | 'expired';
@@ -22,7 +24,8 @@ export interface SessionManagerConfig {
   base?: string;
   /** Longest gap between two passive checks by the polling tab (default 30). */
   pollInterval?: number;
-  /** Seconds before expiry at which sessionWarning fires (default 300). */
+  /** Seconds before expiry at which sessionWarning fires (default 300); capped at a third
+   * of the session's idle timeout, never under minWarning, always short of the session. */
   warningThreshold?: number;
   /** Floor for the threshold (default 20, WCAG 2.2.1); lowered only by tests. */
   minWarning?: number;
@@ -68,7 +71,7 @@ declare global {
   }
   interface WindowEventMap {
     sessionExpired: CustomEvent<{ message: string; reason: ExpiryReason }>;
-    sessionWarning: CustomEvent<{ remainingSeconds: number }>;
+    sessionWarning: CustomEvent<{ remainingSeconds: number; canExtend: boolean }>;
     sessionExtended: CustomEvent<{ remainingSeconds: number }>;
     sessionCleared: CustomEvent<Record<string, never>>;
   }

@@ -68,7 +68,15 @@
   }
   function url(path) { return cfg.apiPrefix + '/' + path; }
   function ms(seconds) { return seconds * 1000; }
-  function threshold() { return ms(Math.max(cfg.warningThreshold, cfg.minWarning)); }
+  // The warning must leave most of a session usable, whatever its length: at most a
+  // third of the idle timeout, never under minWarning (WCAG 2.2.1's 20 s), and short
+  // of the whole session, so an extension always ends the warning.
+  function threshold() {
+    var t = Math.max(cfg.warningThreshold, cfg.minWarning);
+    var idle = st.info && st.info.idle_timeout_seconds;
+    if (idle > 0) t = Math.min(t, Math.max(idle / 3, cfg.minWarning), idle * 0.9);
+    return ms(t);
+  }
 
   // -- cross-tab messages ---------------------------------------------------------------
 
@@ -158,7 +166,7 @@
       }
       st.warned = true;
       mark('warning');
-      emit('sessionWarning', { remainingSeconds: remaining() });
+      emit('sessionWarning', { remainingSeconds: remaining(), canExtend: !st.absolute });
     }
     schedule();
   }
@@ -462,7 +470,9 @@
       if (!st.info) return null;
       return Object.assign({}, st.info, {
         remaining_seconds: st.state === 'expired' ? 0 : remaining(),
-        is_active: st.state === 'active' || st.state === 'warning'
+        is_active: live(),
+        // false once the absolute lifetime bounds the session: extending cannot help
+        can_extend: live() && !st.absolute
       });
     },
     getState: function () { return st.state; },
