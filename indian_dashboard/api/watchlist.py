@@ -22,6 +22,8 @@ SYMBOL_RE = re.compile(r"[A-Za-z0-9&-]{1,20}")
 #: The longest symbol, in characters.
 MAX_SYMBOL = 20
 MAX_SYMBOLS = 200
+#: What a symbol may hold, as a trader is told.
+ALLOWED = "use only letters A to Z, digits 0 to 9, “&” and “-”."
 #: The field's label on the dashboard: messages name the field as the trader sees it.
 LABEL = "NSE symbol"
 _KEY = "watchlist"
@@ -55,9 +57,7 @@ def check_symbol(value: Any) -> str:
     if not SYMBOL_RE.fullmatch(value):
         bad = next(c for c in value if not SYMBOL_RE.fullmatch(c))
         shown = f"“{bad}”" if bad.isprintable() else f"U+{ord(bad):04X}"
-        raise BadRequest(
-            f"An {LABEL} cannot contain {shown}: use letters A to Z, digits 0 to 9, & or -."
-        )
+        raise BadRequest(f"An {LABEL} cannot contain {shown}: {ALLOWED}")
     return value.upper()
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from indian_dashboard.api.watchlist import ALLOWED
+
 from .browser import Person, Tab
 from .timed_session import TimedSession
 
@@ -147,7 +149,7 @@ def test_watchlist_says_what_is_wrong_and_changes_nothing_silently(
     error = page.locator("#watchlist-error")
     cases = {
         "A" * 21: "An NSE symbol has at most 20 characters; this one has 21.",
-        "STRAßE": "An NSE symbol cannot contain “ß”: use letters A to Z, digits 0 to 9, & or -.",
+        "STRAßE": "An NSE symbol cannot contain “ß”: " + ALLOWED,
         " TCS": "Remove the space at the start or end: an NSE symbol has no spaces.",
         "": "Type an NSE symbol, for example RELIANCE.",
     }
