@@ -190,8 +190,12 @@ def test_skip_link_and_focus_on_the_dashboard(servers: Any, people: Any) -> None
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "app"
     person.connect()
-    page.goto(person.base_url + "/")
+    page.goto(person.base_url + "/#other-sessions=2")  # where the broker sign-in sends one
+    page.reload()  # a new hash alone loads nothing
     page.wait_for_function("() => document.activeElement.id === 'broker-title'")
+    offer = page.locator("#other-sessions-offer").text_content() or ""
+    assert offer.startswith("Your account is also signed in on 2 other devices or browsers.")
+    assert page.evaluate("location.hash") == ""  # a reload does not offer it again
     facts = page.locator(".facts").inner_text()
     assert "Zerodha Kite" in facts and "AB1234" in facts
     page.wait_for_function(
