@@ -61,7 +61,7 @@ def shoot(browser: Any, url: str, size: dict[str, Any], suffix: str, client_id: 
     context.add_init_script("window.sessionManagerConfig = {autoExtend: false};")
     page = context.new_page()
     page.goto(url + "/")
-    page.wait_for_function("() => sessionManager.getCSRFToken()")
+    page.wait_for_load_state("networkidle")
     save(page, "connect")
 
     connect(context, url, client_id)

@@ -180,12 +180,13 @@
 
   window.addEventListener('sessionWarning', function (event) {
     if (event.detail.canExtend === false) cannotExtend();
-    else note('');  // an earlier "Done: ..." is no longer true
+    else if (canExtend) note('');  // an earlier "Done: ..." is no longer true
     show($('warning-dialog'), canExtend ? 'warning-stay' : 'warning-continue');
     tick();
   });
   window.addEventListener('sessionExtended', function () {
     if (openDialog === $('warning-dialog')) closeWarning();
+    if (canExtend) note('');  // e.g. "Could not reach the server" is over (stay() says "Done")
     tick();
   });
   window.addEventListener('sessionExpired', function (event) {
