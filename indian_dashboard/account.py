@@ -18,15 +18,9 @@ from .api.broker import BROKER_NAMES
 
 
 def init_app(app: Flask) -> None:
-    """Give the dashboard template ``account`` (see :func:`account_summary`)."""
-    app.context_processor(_template_values)
-
-
-def _template_values() -> dict[str, Any]:
-    manager = get_session_manager()
-    if manager.session_state() != "active":
-        return {}
-    return {"account": account_summary()}
+    """Give templates ``account_summary()``; only the dashboard (rendered for an active
+    session) calls it, so no other page touches the session."""
+    app.add_template_global(account_summary, "account_summary")
 
 
 def account_summary() -> dict[str, str | None]:
