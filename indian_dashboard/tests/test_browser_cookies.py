@@ -36,15 +36,15 @@ STATUS = "async () => (await fetch('/api/broker/status')).status"
 
 
 @pytest.fixture(scope="module")
-def tossing_browser() -> Iterator[Browser]:
-    """Chromium that resolves every ``*.example.test`` name to loopback."""
-    from playwright.sync_api import sync_playwright
+def tossing_browser(chromium: Browser) -> Iterator[Browser]:
+    """Chromium that resolves every ``*.example.test`` name to loopback.
 
+    Launched from the shared browser's Playwright: one process may run only one.
+    """
     args = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP *.example.test 127.0.0.1"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield browser
-        browser.close()
+    browser = chromium.browser_type.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield browser
+    browser.close()
 
 
 class _Planter(BaseHTTPRequestHandler):
