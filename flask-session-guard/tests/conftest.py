@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
-from .fixtures import clock, own_redis, redis_server, redis_url, store, store_url
+from .fixtures import (
+    clock,
+    own_postgres,
+    own_redis,
+    postgres_server,
+    postgres_url,
+    redis_server,
+    redis_url,
+    store,
+    store_url,
+)
 
-__all__ = ["clock", "own_redis", "redis_server", "redis_url", "store", "store_url"]
+__all__ = [
+    "clock",
+    "own_postgres",
+    "own_redis",
+    "postgres_server",
+    "postgres_url",
+    "redis_server",
+    "redis_url",
+    "store",
+    "store_url",
+]

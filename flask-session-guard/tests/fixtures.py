@@ -1,4 +1,5 @@
-"""Fixtures both test suites use: a clock, each store, a private redis-server.
+"""Fixtures both test suites use: a clock, each store, a private redis-server and
+PostgreSQL server.
 
 The library's conftest and the dashboard's import them by name.
 """
@@ -11,10 +12,17 @@ from pathlib import Path
 import pytest
 from flask_session_guard import ManualClock, MemorySessionStore, SessionStore, SQLiteSessionStore
 
+from .postgres_server import PostgresServer
 from .redis_server import RedisServer
 
-#: Every store; Redis ones are marked so that ``-m "not redis"`` leaves them out.
-STORE_PARAMS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+#: Every store; Redis and PostgreSQL ones are marked so that ``-m "not redis"`` or
+#: ``-m "not postgres"`` leaves them out.
+STORE_PARAMS = [
+    "memory",
+    "sqlite",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
 
 
 @pytest.fixture
@@ -25,11 +33,11 @@ def clock() -> ManualClock:
 
 @pytest.fixture(params=STORE_PARAMS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of every store; Redis is a private server emptied for each test."""
+    """The URL of every store; Redis and PostgreSQL are private servers emptied for each test."""
     if request.param == "memory":
         return "memory://"
-    if request.param == "redis":
-        url: str = request.getfixturevalue("redis_url")
+    if request.param in ("redis", "postgres"):
+        url: str = request.getfixturevalue(f"{request.param}_url")
         return url
     return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
 
@@ -45,6 +53,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionSto
 
         made = RedisSessionStore.from_url(
             request.getfixturevalue("redis_url"), instance_path=str(tmp_path)
+        )
+    elif request.param == "postgres":
+        from flask_session_guard import PostgresSessionStore
+
+        made = PostgresSessionStore.from_url(
+            request.getfixturevalue("postgres_url"), instance_path=str(tmp_path)
         )
     else:
         made = SQLiteSessionStore(tmp_path / "contract.sqlite3")
@@ -80,3 +94,32 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run, from its own initdb, on its own port."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The private PostgreSQL, every table emptied for this test."""
+    postgres_server.empty()
+    return postgres_server.url()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test alone: free to stop and start again."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

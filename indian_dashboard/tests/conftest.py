@@ -11,14 +11,34 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_session_guard import ManualClock
-from tests.fixtures import clock, own_redis, redis_server, redis_url, store, store_url
+from tests.fixtures import (
+    clock,
+    own_postgres,
+    own_redis,
+    postgres_server,
+    postgres_url,
+    redis_server,
+    redis_url,
+    store,
+    store_url,
+)
 
 from indian_dashboard import create_app
 
 from .servers import SECRET, LiveServer, start_server
 
-# Shared with the library's tests (store contract, private redis-server).
-__all__ = ["clock", "own_redis", "redis_server", "redis_url", "store", "store_url"]
+# Shared with the library's tests (store contract, private redis-server and PostgreSQL).
+__all__ = [
+    "clock",
+    "own_postgres",
+    "own_redis",
+    "postgres_server",
+    "postgres_url",
+    "redis_server",
+    "redis_url",
+    "store",
+    "store_url",
+]
 
 KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
 

@@ -41,6 +41,7 @@ from .stores import (
     open_store,
 )
 from .stores.memory import MemorySessionStore
+from .stores.postgres import PostgresSessionStore  # psycopg itself is imported on first use
 from .stores.redis import RedisSessionStore  # redis-py itself is imported on first use
 from .stores.sqlite import SQLiteSessionStore
 
@@ -55,6 +56,7 @@ __all__ = [
     "MemorySessionStore",
     "NotFound",
     "OriginMismatch",
+    "PostgresSessionStore",
     "RedisSessionStore",
     "SQLiteSessionStore",
     "ServiceUnavailable",

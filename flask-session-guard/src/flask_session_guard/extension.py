@@ -93,7 +93,10 @@ class SessionManager:
         apply_defaults(app.config, session_timeout=self.session_timeout)
         settings = SessionSettings.from_config(app.config)
         store = self._store or open_store(
-            settings.store_url, instance_path=app.instance_path, redis=settings.redis
+            settings.store_url,
+            instance_path=app.instance_path,
+            redis=settings.redis,
+            postgres=settings.postgres,
         )
         store, metrics = instrument(app, store, lambda: self.clock.now().timestamp())
         interface = ServerSessionInterface(settings, store, self.clock)

@@ -8,8 +8,9 @@ Our own keys share the ``SESSION_`` prefix; cookie settings are Flask's own
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .origin import normalize_origin
@@ -44,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_REDIS_POOL_SIZE": 10,
     "SESSION_REDIS_SOCKET_TIMEOUT": 1.0,
     "SESSION_REDIS_CONNECT_TIMEOUT": 1.0,
+    # Used by the postgresql:// store only.
+    "SESSION_PG_POOL_SIZE": 10,
+    "SESSION_PG_TIMEOUT": 1.0,
+    "SESSION_PG_SCHEMA": "public",
+    "SESSION_PG_TABLE_PREFIX": "guard_",
+    "SESSION_PG_UNLOGGED": False,
 }
 
 #: Flask settings we set differently from Flask's defaults.
@@ -118,6 +125,61 @@ class RedisSettings:
         )
 
 
+#: A PostgreSQL identifier we accept unquoted: lower case, so it means the same quoted or not.
+_PG_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+#: PostgreSQL's identifier limit (63 bytes) less our longest suffix, ``session_data_pkey``.
+_PG_PREFIX_MAX = 63 - len("session_data_pkey")
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """Options of the ``postgresql://`` store (read, and checked, whatever the store)."""
+
+    #: Connections per process; a request waits up to ``timeout`` for a free one.
+    pool_size: int
+    #: Seconds: the server's ``statement_timeout`` and the wait for a pooled connection.
+    timeout: float
+    #: The schema that holds the tables (created when missing).
+    schema: str
+    #: Prepended to the table names: ``PREFIXsessions`` and ``PREFIXsession_data``.
+    table_prefix: str
+    #: Create the tables ``UNLOGGED``: faster writes, emptied after a server crash.
+    unlogged: bool
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PostgresSettings:
+        """Validate the ``SESSION_PG_*`` keys of ``config``."""
+
+        def get(name: str) -> Any:
+            return config.get(name, DEFAULTS[name])
+
+        schema, prefix = get("SESSION_PG_SCHEMA"), get("SESSION_PG_TABLE_PREFIX")
+        if not isinstance(schema, str) or not _PG_IDENTIFIER.fullmatch(schema) or len(schema) > 63:
+            raise ConfigError(
+                f"SESSION_PG_SCHEMA must be a lower-case identifier (a-z, 0-9, _), got {schema!r}"
+            )
+        if not isinstance(prefix, str) or not (prefix == "" or _PG_IDENTIFIER.fullmatch(prefix)):
+            raise ConfigError(
+                "SESSION_PG_TABLE_PREFIX must be empty or lower-case letters, digits and _,"
+                f" got {prefix!r}"
+            )
+        if len(prefix) > _PG_PREFIX_MAX:
+            raise ConfigError(
+                f"SESSION_PG_TABLE_PREFIX must be at most {_PG_PREFIX_MAX} characters,"
+                f" got {len(prefix)}"
+            )
+        unlogged = get("SESSION_PG_UNLOGGED")
+        if not isinstance(unlogged, bool):
+            raise ConfigError(f"SESSION_PG_UNLOGGED must be true or false, got {unlogged!r}")
+        return cls(
+            pool_size=check_count("SESSION_PG_POOL_SIZE", get("SESSION_PG_POOL_SIZE")),
+            timeout=check_seconds("SESSION_PG_TIMEOUT", get("SESSION_PG_TIMEOUT")),
+            schema=schema,
+            table_prefix=prefix,
+            unlogged=unlogged,
+        )
+
+
 @dataclass(frozen=True)
 class SessionSettings:
     """Everything the session layer needs per request, resolved once at start-up."""
@@ -146,6 +208,8 @@ class SessionSettings:
     trusted_proxies: int = 0
     #: The ``Clear-Site-Data`` value of a logout answer (``""``: none is sent).
     clear_site_data: str = '"cache", "storage"'
+    #: Options of the postgresql:// store.
+    postgres: PostgresSettings = field(default_factory=lambda: PostgresSettings.from_config({}))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SessionSettings:
@@ -166,7 +230,8 @@ class SessionSettings:
         store_url = config["SESSION_STORE_URL"]
         if not isinstance(store_url, str) or "://" not in store_url:
             raise ConfigError(
-                "SESSION_STORE_URL must look like sqlite:///PATH, redis://HOST:PORT/DB or memory://,"
+                "SESSION_STORE_URL must look like sqlite:///PATH, redis://HOST:PORT/DB,"
+                " postgresql://HOST/DB or memory://,"
                 f" got {store_url!r}"
             )
         samesite = config.get("SESSION_COOKIE_SAMESITE")
@@ -218,6 +283,7 @@ class SessionSettings:
             clear_site_data=clear_site_data(
                 config.get("SESSION_CLEAR_SITE_DATA", DEFAULTS["SESSION_CLEAR_SITE_DATA"])
             ),
+            postgres=PostgresSettings.from_config(config),
         )
 
 
