@@ -37,9 +37,10 @@ run: $(VENV)/.installed-run
 	$(PY) -m indian_dashboard --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## Debian packages the tests drive (redis-server, chromium, nginx, caddy, systemd-analyze,
-## chattr, mount, npm for axe-core), installed when missing.
+## chattr, mount, npm for axe-core, the PostgreSQL server), installed when missing.
+PG_SERVER := /usr/lib/postgresql/*/bin/initdb:postgresql
 system-deps:
-	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd chattr:e2fsprogs mount:mount npm
+	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd chattr:e2fsprogs mount:mount npm '$(PG_SERVER)'
 
 ## Install what the tests need, then run the whole suite, lint and type check.
 test: $(VENV)/.installed-test system-deps js-tools
@@ -68,17 +69,17 @@ screenshots: $(VENV)/.installed-test system-deps
 ## Benchmark-only dependencies (the peers, matplotlib, a profiler): never runtime ones.
 $(VENV)/.installed-bench: $(DEPS) bench/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL)[redis] -e '.[redis]' -r bench/requirements.txt
+	$(PIP_INSTALL)[redis,postgres] -e '.[redis,postgres]' -r bench/requirements.txt
 	touch $@
 
 ## Ours beside Flask-Session+Flask-WTF, Django, Flask's cookie and bare Flask (under 5 min).
 bench: $(VENV)/.installed-bench
-	bash scripts/system-deps.sh redis-server wrk
+	bash scripts/system-deps.sh redis-server wrk '$(PG_SERVER)'
 	$(PY) -m bench.run
 
 ## Request cost with 10^3..10^6 stored sessions, a 10^6-row purge, memory per session.
 bench-scale: $(VENV)/.installed-bench
-	bash scripts/system-deps.sh redis-server wrk
+	bash scripts/system-deps.sh redis-server wrk '$(PG_SERVER)'
 	$(PY) -m bench.scale
 
 lint: $(VENV)/.installed-test

@@ -94,4 +94,27 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in ("SESSION_REDIS_SOCKET_TIMEOUT", "SESSION_REDIS_CONNECT_TIMEOUT"):
         if name in environ:
             config[name] = _parse_number(name, environ[name])
+    config.update(_postgres_from_env(environ))
+    return config
+
+
+def _postgres_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``SESSION_PG_*`` variables of the postgresql:// store."""
+    config: dict[str, Any] = {}
+    if "SESSION_PG_POOL_SIZE" in environ:
+        config["SESSION_PG_POOL_SIZE"] = _parse_count(
+            "SESSION_PG_POOL_SIZE", environ["SESSION_PG_POOL_SIZE"]
+        )
+    if "SESSION_PG_TIMEOUT" in environ:
+        config["SESSION_PG_TIMEOUT"] = _parse_number(
+            "SESSION_PG_TIMEOUT", environ["SESSION_PG_TIMEOUT"]
+        )
+    if environ.get("SESSION_PG_SCHEMA"):
+        config["SESSION_PG_SCHEMA"] = environ["SESSION_PG_SCHEMA"]
+    if "SESSION_PG_TABLE_PREFIX" in environ:  # may be set empty: no prefix
+        config["SESSION_PG_TABLE_PREFIX"] = environ["SESSION_PG_TABLE_PREFIX"]
+    if "SESSION_PG_UNLOGGED" in environ:
+        config["SESSION_PG_UNLOGGED"] = _parse_bool(
+            "SESSION_PG_UNLOGGED", environ["SESSION_PG_UNLOGGED"]
+        )
     return config

@@ -18,6 +18,7 @@ from .checks import fetch, run_checks
 from .clock import isoformat
 from .extension import get_session_manager
 from .log_safety import escape
+from .stores import StoreUnavailable
 
 sessions_cli = AppGroup("sessions", help="Inspect and end stored sessions.")
 
@@ -113,3 +114,20 @@ def check(url: str | None, cafile: str | None) -> None:
     if fixes:
         raise click.ClickException(f"{fixes} check(s) need fixing")
     click.echo("all checks passed")
+
+
+@sessions_cli.command("init-db")
+def init_db() -> None:
+    """Create the store's tables now (PostgreSQL) instead of on first use."""
+    state = current_app.extensions["session_manager"]
+    scheme = state.settings.store_url.split("://", 1)[0]
+    # Only stores with a schema to set up have init_schema (see stores/postgres.py).
+    init_schema = getattr(state.store, "init_schema", None)
+    if init_schema is None:
+        click.echo(f"store: {scheme}: no schema to create, nothing to do.")
+        return
+    try:
+        done = init_schema()
+    except StoreUnavailable as err:
+        raise click.ClickException(f"the session store is unavailable: {err}") from None
+    click.echo(f"store: {scheme}: {done}.")

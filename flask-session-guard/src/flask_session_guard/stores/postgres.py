@@ -61,6 +61,8 @@ PURGE_EVERY = 1000
 #: socket the parent still uses.
 _INHERITED: list[object] = []
 
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
 _COLUMNS = (
     "id, created_at, last_activity, absolute_at, expires_at, csrf_secret, authenticated,"
     " account, device, ip, revoked"
@@ -228,6 +230,10 @@ class PostgresSessionStore:
         self._creations = 0
         self._outages = OutageLog(log)
         self._translate = StoreGuard(self._outages, self._outage_reason)
+        #: Why the pool's last attempt to connect failed (``None`` once one succeeds):
+        #: a request that timed out waiting for a connection says so.
+        self.connect_error: str | None = None
+        self._connection_class = _recording_connections(self._psycopg.Connection, self)
         errors = self._psycopg.errors
         self._outage_errors: tuple[type[BaseException], ...] = (
             _BrokenConnection,
@@ -265,6 +271,7 @@ class PostgresSessionStore:
                 _INHERITED.append(self._pool)  # the parent's: see _INHERITED
             made: ConnectionPool[Connection[Any]] = self._pool_module.ConnectionPool(
                 self._conninfo,
+                connection_class=self._connection_class,
                 min_size=1,
                 max_size=self._settings.pool_size,
                 kwargs={"autocommit": True},
@@ -328,6 +335,8 @@ class PostgresSessionStore:
     def _outage_reason(self, err: BaseException) -> str | None:
         if isinstance(err, self._psycopg.errors.UndefinedTable):
             self._schema_ready = False  # made again on next use
+        if isinstance(err, self._pool_module.PoolTimeout) and self.connect_error:
+            return f"{_describe(err)} ({self.connect_error})"
         if isinstance(err, self._outage_errors):
             return _describe(err)
         return None
@@ -527,6 +536,23 @@ class PostgresSessionStore:
             pool.close()
 
 
+def _recording_connections(base: type[Any], store: PostgresSessionStore) -> type[Any]:
+    """A connection class for the pool that notes on ``store`` why connecting failed."""
+
+    class RecordingConnection(base):  # type: ignore[misc]
+        @classmethod
+        def connect(cls, *args: Any, **kwargs: Any) -> Any:
+            try:
+                made = super().connect(*args, **kwargs)
+            except Exception as err:
+                store.connect_error = _describe(err)
+                raise
+            store.connect_error = None
+            return made
+
+    return RecordingConnection
+
+
 def _with_defaults(psycopg: ModuleType, url: str, timeout: float) -> str:
     """The URL as libpq connection settings, with our statement timeout and defaults.
 
@@ -537,6 +563,14 @@ def _with_defaults(psycopg: ModuleType, url: str, timeout: float) -> str:
     except psycopg.ProgrammingError as err:
         # libpq's message names the bad part, never the password.
         raise ValueError(f"not a PostgreSQL URL: {str(err).strip()}") from None
+    # libpq itself checks these only when it connects: in the background, too late.
+    for port in str(params.get("port", "5432")).split(","):
+        if not (port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError(f"not a port number: {port!r}")
+    if params.get("sslmode", "prefer") not in _SSL_MODES:
+        raise ValueError(f"sslmode must be one of {', '.join(_SSL_MODES)}")
+    if not str(params.get("connect_timeout", "2")).isdigit():
+        raise ValueError("connect_timeout must be a whole number of seconds")
     millis = max(1, round(timeout * 1000))
     # The server cancels a statement (or a wait for a lock) past the store timeout.
     params["options"] = f"{params.get('options', '')} -c statement_timeout={millis}".strip()
