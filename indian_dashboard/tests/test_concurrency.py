@@ -108,3 +108,46 @@ def test_update_user_data_loses_no_update_under_contention(app: Flask) -> None:
     record = store.get(main.info["session_id"], 0)
     assert record is not None
     assert record.data["n"] == "200"
+
+
+def test_logout_racing_writers_brings_nothing_back(app: Flask) -> None:
+    """Writers that loaded the session before a logout and save after it write nothing:
+    the session stays gone, with none of their keys, and no writer gets a 5xx."""
+    names = [f"late{i}" for i in range(8)]
+    loaded = threading.Barrier(len(names) + 1)
+    logged_out = threading.Event()
+
+    @app.post("/t/late/<name>")
+    def late(name: str) -> Any:
+        manager = get_session_manager()
+        assert manager.get_user_data("broker") == "kite"  # loaded while alive
+        loaded.wait(timeout=10)
+        assert logged_out.wait(timeout=10)
+        if int(name.removeprefix("late")) % 2:
+            manager.update_user_data(name, lambda v: (v or 0) + 1)  # atomic update
+        else:
+            manager.store_user_data(name, "written after logout")  # per-key save
+        return jsonify(status="success")
+
+    main = Visitor(app.test_client())
+    main.connect()
+    key = main.info["session_id"]
+    statuses: list[int] = []
+
+    def write(name: str) -> None:
+        answer = tab(app, main).client.post(f"/t/late/{name}", headers=main.headers())
+        statuses.append(answer.status_code)
+
+    writers = [threading.Thread(target=write, args=(name,)) for name in names]
+    for writer in writers:
+        writer.start()
+    loaded.wait(timeout=10)
+    assert main.logout().status_code == 200
+    logged_out.set()
+    for writer in writers:
+        writer.join(timeout=30)
+    assert len(statuses) == len(names) and all(s < 500 for s in statuses), statuses
+    store = app.extensions["session_manager"].store
+    assert store.get(key, 0) is None
+    replay = tab(app, main)
+    assert replay.client.get("/api/session/info").status_code == 401
