@@ -14,12 +14,19 @@ from .apps import SECRET, BenchEnv
 
 
 def make_app(option: str, env: BenchEnv) -> Flask:
-    """``option`` is the store: ``sqlite`` (a file in the work folder) or ``redis`` (db 1)."""
-    url = f"sqlite:///{env.workdir / 'ours.sqlite3'}" if option == "sqlite" else env.redis_url(1)
-    app = create_app(
-        {"SECRET_KEY": SECRET, "SESSION_STORE_URL": url},
-        instance_path=str(env.workdir / "instance"),
-    )
+    """``option`` is the store: ``sqlite`` (a file in the work folder), ``redis`` (db 1),
+    ``postgres`` (the bench's private server, default settings) or ``postgres-unlogged``
+    (the same server, UNLOGGED tables of their own)."""
+    urls = {
+        "sqlite": f"sqlite:///{env.workdir / 'ours.sqlite3'}",
+        "redis": env.redis_url(1),
+        "postgres": env.postgres_url,
+        "postgres-unlogged": env.postgres_url,
+    }
+    config: dict[str, Any] = {"SECRET_KEY": SECRET, "SESSION_STORE_URL": urls[option]}
+    if option == "postgres-unlogged":
+        config.update(SESSION_PG_UNLOGGED=True, SESSION_PG_TABLE_PREFIX="unlogged_")
+    app = create_app(config, instance_path=str(env.workdir / "instance"))
 
     @app.get("/start")
     def start() -> dict[str, Any]:

@@ -19,16 +19,25 @@ class BenchEnv:
 
     redis_base: str  # redis://127.0.0.1:PORT (no database)
     workdir: Path
+    postgres_url: str = ""  # postgresql://postgres@127.0.0.1:PORT/postgres
 
     def redis_url(self, db: int) -> str:
         return f"{self.redis_base}/{db}"
 
     def to_environ(self) -> dict[str, str]:
-        return {"BENCH_REDIS": self.redis_base, "BENCH_DIR": str(self.workdir)}
+        return {
+            "BENCH_REDIS": self.redis_base,
+            "BENCH_DIR": str(self.workdir),
+            "BENCH_POSTGRES": self.postgres_url,
+        }
 
     @classmethod
     def from_environ(cls) -> BenchEnv:
-        return cls(os.environ["BENCH_REDIS"], Path(os.environ["BENCH_DIR"]))
+        return cls(
+            os.environ["BENCH_REDIS"],
+            Path(os.environ["BENCH_DIR"]),
+            os.environ.get("BENCH_POSTGRES", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,24 @@ APPS = (
         "ours-sqlite", "ours (SQLite)", "bench.app_ours", "sqlite", "flask", "X-CSRF-Token", None
     ),
     AppSpec("ours-redis", "ours (Redis)", "bench.app_ours", "redis", "flask", "X-CSRF-Token", 1),
+    AppSpec(
+        "ours-postgres",
+        "ours (PostgreSQL)",
+        "bench.app_ours",
+        "postgres",
+        "flask",
+        "X-CSRF-Token",
+        None,
+    ),
+    AppSpec(
+        "ours-postgres-unlogged",
+        "ours (PostgreSQL, UNLOGGED)",
+        "bench.app_ours",
+        "postgres-unlogged",
+        "flask",
+        "X-CSRF-Token",
+        None,
+    ),
     AppSpec(
         "flask-session",
         "Flask-Session + Flask-WTF (Redis)",

@@ -12,6 +12,7 @@ class InProcessClient:
 
     def __init__(self, spec: AppSpec, app: Any) -> None:
         self.spec = spec
+        self._app = app
         if spec.kind == "django":
             from django.test import Client
 
@@ -40,3 +41,13 @@ class InProcessClient:
                 ).status_code
             )
         return int(self._client.post("/write", headers=self._headers).status_code)
+
+    def store(self) -> Any:
+        """The app's session store (ours only)."""
+        return self._app.extensions["session_manager"].store
+
+    def close(self) -> None:
+        """Close the store's connections (a pool of ours), before its server stops."""
+        extensions = getattr(self._app, "extensions", {})
+        if "session_manager" in extensions:
+            extensions["session_manager"].store.close()

@@ -1,6 +1,7 @@
 """``make bench``: this project beside its peers, in process and over HTTP, in one run.
 
-Starts its own redis-server on a free loopback port, then measures every app of
+Starts its own redis-server and PostgreSQL server (initdb into its work folder,
+durable default settings) on free loopback ports, then measures every app of
 :data:`bench.apps.APPS`, interleaved round by round so that machine noise hits
 all alike: microseconds per request under each framework's test client, Redis
 commands and round trips per request, then requests per second and p99 latency
@@ -35,6 +36,7 @@ from typing import Any
 # The library's test helpers (a private redis-server, process stops) live beside its tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "flask-session-guard"))
 
+from tests.postgres_server import PostgresServer, postgres_bindir
 from tests.processes import stop_process
 from tests.redis_server import RedisServer, recorded_commands
 
@@ -275,8 +277,18 @@ def run_wrk(app: LiveApp, endpoint: str, duration: int) -> dict[str, Any]:
     }
 
 
+def store_pids(spec: AppSpec, redis: RedisServer, postgres: PostgresServer) -> list[int]:
+    """The processes of the app's store, whose CPU counts beside the workers': Redis, or
+    the PostgreSQL server and its backends; none for SQLite (it runs in the workers)."""
+    if spec.redis_db is not None:
+        return [redis.process.pid] if redis.process else []
+    if spec.name.startswith("ours-postgres") and postgres.process is not None:
+        return [postgres.process.pid, *worker_pids(postgres.process)]
+    return []
+
+
 def measure_http(
-    env: BenchEnv, server: RedisServer, s: Settings
+    env: BenchEnv, server: RedisServer, postgres: PostgresServer, s: Settings
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     apps: dict[str, LiveApp] = {}
     admin = server.client()
@@ -286,7 +298,6 @@ def measure_http(
         for app in apps.values():
             app.sessions = [open_session(app) for _ in range(CONNECTIONS)]
         workers = {name: worker_pids(app.process) for name, app in apps.items()}
-        redis_pid = [server.process.pid] if server.process else []
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {
             name: {"read": [], "write": []} for name in apps
         }
@@ -295,12 +306,13 @@ def measure_http(
             for spec in rotated(r):
                 for endpoint in ENDPOINTS:
                     admin.config_resetstat()
-                    cpu = cpu_seconds(workers[spec.name]), cpu_seconds(redis_pid)
+                    store = store_pids(spec, server, postgres)
+                    cpu = cpu_seconds(workers[spec.name]), cpu_seconds(store)
                     result = run_wrk(apps[spec.name], endpoint, s.duration)
-                    # Where the CPU went per request: the app's workers, and Redis.
+                    # Where the CPU went per request: the app's workers, and its store.
                     n = result["requests"]
                     result["worker_cpu_us"] = (cpu_seconds(workers[spec.name]) - cpu[0]) / n * 1e6
-                    result["redis_cpu_us"] = (cpu_seconds(redis_pid) - cpu[1]) / n * 1e6
+                    result["redis_cpu_us"] = (cpu_seconds(store) - cpu[1]) / n * 1e6
                     runs[spec.name][endpoint].append(result)
                     if spec.redis_db is not None:
                         stats: dict[str, Any] = admin.info("commandstats")
@@ -341,7 +353,7 @@ def measure_http(
 def ratios(in_process: dict[str, Any], http: dict[str, Any]) -> dict[str, Any]:
     """Ours over each peer: requests per second (higher is better) and µs (lower is better)."""
     out: dict[str, Any] = {}
-    for ours in ("ours-redis", "ours-sqlite"):
+    for ours in ("ours-redis", "ours-sqlite", "ours-postgres", "ours-postgres-unlogged"):
         for spec in APPS:
             if spec.name.startswith("ours"):
                 continue
@@ -393,7 +405,16 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     versions = {}
-    for package in ("flask", "flask_session", "flask_wtf", "django", "redis", "gunicorn"):
+    for package in (
+        "flask",
+        "flask_session",
+        "flask_wtf",
+        "django",
+        "redis",
+        "gunicorn",
+        "psycopg",
+        "psycopg_pool",
+    ):
         try:
             from importlib.metadata import version
 
@@ -404,6 +425,12 @@ def machine() -> dict[str, Any]:
         ["redis-server", "--version"], capture_output=True, text=True, check=False
     ).stdout.split()[2:3]
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    postgres_version = subprocess.run(
+        [str(postgres_bindir() / "postgres"), "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()[-1:]
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -412,6 +439,7 @@ def machine() -> dict[str, Any]:
         "packages": versions,
         "redis_server": redis_version[0].removeprefix("v=") if redis_version else "",
         "wrk": (wrk_version.stdout or wrk_version.stderr).split("[")[0].strip(),
+        "postgres_server": postgres_version[0] if postgres_version else "",
     }
 
 
@@ -425,7 +453,7 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         "| app | GET µs (min-max) | POST µs (min-max) | GET rps | GET p99 ms"
         " | POST rps | POST p99 ms | Redis cmds GET / POST | round trips GET / POST"
-        " | HTTP CPU µs/request, workers + Redis, GET / POST |",
+        " | HTTP CPU µs/request, workers + store (Redis, PostgreSQL), GET / POST |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for spec in APPS:
@@ -472,6 +500,11 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: The bench's PostgreSQL keeps PostgreSQL's durable defaults (fsync, synchronous
+#: commit), unlike the test server's shortcuts.
+DURABLE = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": "on"}
+
+
 @contextmanager
 def private_redis() -> Iterator[tuple[RedisServer, Path]]:
     workdir = Path(tempfile.mkdtemp(prefix="indian-dashboard-bench-"))
@@ -482,6 +515,16 @@ def private_redis() -> Iterator[tuple[RedisServer, Path]]:
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(DURABLE)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -499,9 +542,13 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: wrk not found: apt-get install wrk (make bench does)", file=sys.stderr)
         return 2
     started = time.monotonic()
-    with private_redis() as (server, workdir):
-        env = BenchEnv(f"redis://127.0.0.1:{server.port}", workdir)
-        print(f"bench: private redis-server on port {server.port}; work folder {workdir}")
+    load_at_start = os.getloadavg()
+    with private_redis() as (server, workdir), private_postgres() as postgres:
+        env = BenchEnv(f"redis://127.0.0.1:{server.port}", workdir, postgres.url())
+        print(
+            f"bench: private redis-server on port {server.port}, PostgreSQL on port"
+            f" {postgres.port}; work folder {workdir}"
+        )
         clients: dict[str, InProcessClient] = {}
         for spec in APPS:
             client = InProcessClient(spec, spec.build(env))
@@ -515,7 +562,9 @@ def main(argv: list[str] | None = None) -> int:
         in_process = measure_in_process(clients, s)
         redis = count_redis(clients, server)
         print(f"bench: over HTTP, {s.http_rounds} rounds of {s.duration} s per app and endpoint")
-        http, redis_http = measure_http(env, server, s)
+        http, redis_http = measure_http(env, server, postgres, s)
+        for client in clients.values():
+            client.close()
     results: dict[str, Any] = {
         "machine": machine(),
         "settings": {
@@ -529,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
         "http": http,
         "redis": redis,
         "redis_http": redis_http,
+        # Other people share this machine's CPU: its load, beside the figures.
+        "load_average": {"start": load_at_start, "end": os.getloadavg()},
     }
     results["ratios"] = ratios(in_process, http)
     results["targets"] = targets(results)
@@ -540,7 +591,12 @@ def main(argv: list[str] | None = None) -> int:
 
         plot(results, PLOT)
         print(f"bench: wrote {RESULTS.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
-    print(f"bench: {results['seconds']} s")
+    load = results["load_average"]
+    print(
+        f"bench: {results['seconds']} s; load average (1, 5, 15 min) at start"
+        f" {', '.join(f'{x:.1f}' for x in load['start'])}, at end"
+        f" {', '.join(f'{x:.1f}' for x in load['end'])}"
+    )
     return 0
 
 

@@ -1,13 +1,16 @@
 """``make bench-scale``: does a request cost more when many sessions are stored?
 
-For SQLite and Redis: request cost (µs in process, test client) with 10^3, 10^5
-and 10^6 sessions already stored, bulk-inserted directly (one SQL transaction;
-one server-side loop in Redis) with records shaped like real ones. Then, on
-SQLite, 10^6 expired rows are purged by a separate process (as the ``sessions
-purge-expired`` command would) while this process keeps making requests: the
-purge's time, and how the requests fared meanwhile. Also the memory one stored
-session takes in Redis (INFO memory over 10^6, and MEMORY USAGE of a real one)
-and the size of each app's session cookie. Writes ``bench/scale.json`` and a table.
+For SQLite, Redis and PostgreSQL: request cost (µs in process, test client) with
+10^3, 10^5 and 10^6 sessions already stored, bulk-inserted directly (one SQL
+transaction; one server-side loop in Redis; ``generate_series`` in PostgreSQL,
+then VACUUM ANALYZE as autovacuum would) with records shaped like real ones, and
+the time of a live count at each size. Then, on SQLite and on PostgreSQL, 10^6
+expired rows are purged by a separate process (as the ``sessions purge-expired``
+command would) while this process keeps making requests: the purge's time, and
+how the requests fared meanwhile. Also the memory one stored session takes in
+Redis (INFO memory over 10^6, and MEMORY USAGE of a real one), the disk it takes
+in PostgreSQL (tables and indexes over 10^6), and the size of each app's session
+cookie. Writes ``bench/scale.json`` and a table.
 
     python -m bench.scale [--max 1000000]
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sqlite3
 import statistics
@@ -26,11 +30,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import redis
 
 from .apps import APPS, BY_NAME, BenchEnv
 from .clients import InProcessClient
-from .run import ROOT, private_redis
+from .run import ROOT, private_postgres, private_redis
 
 OUT = ROOT / "bench" / "scale.json"
 SIZES = (1_000, 100_000, 1_000_000)
@@ -67,6 +72,55 @@ def fill_sqlite(path: Path, first: int, last: int, *, expired: bool = False) -> 
         )
         conn.execute("COMMIT")
     conn.close()
+
+
+def fill_postgres(url: str, first: int, last: int, *, expired: bool = False) -> None:
+    """Rows like real ones in the store's default tables (which the app has made)."""
+    now = time.time()
+    expires = now - 60 if expired else now + 3600
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO public.guard_sessions (id, created_at, last_activity, absolute_at,"
+                " expires_at, csrf_secret, authenticated, device, ip)"
+                " SELECT lpad(i::text, 22, '0'), %(now)s, %(now)s, %(absolute)s, %(expires)s,"
+                " %(secret)s, true, 'Firefox on Linux', '127.0.0.1'"
+                " FROM generate_series(%(first)s::int, %(last)s::int) i",
+                {
+                    "now": now,
+                    "absolute": now + 43200,
+                    "expires": expires,
+                    "secret": secrets.token_urlsafe(32),
+                    "first": first,
+                    "last": last - 1,
+                },
+            )
+            conn.execute(
+                "INSERT INTO public.guard_session_data SELECT lpad(i::text, 22, '0'), 'value', '0'"
+                " FROM generate_series(%s::int, %s::int) i",
+                (first, last - 1),
+            )
+        conn.execute("VACUUM ANALYZE public.guard_sessions, public.guard_session_data")
+
+
+def postgres_bytes(url: str) -> int:
+    """Disk taken by the store's tables and their indexes."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT pg_total_relation_size('public.guard_sessions')"
+            " + pg_total_relation_size('public.guard_session_data')"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def count_live_ms(store: Any) -> float:
+    """The fastest of five ``count_live`` calls, in ms (the live gauge's cost)."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        store.count_live(time.time())
+        times.append((time.perf_counter() - started) * 1000)
+    return min(times)
 
 
 def fill_redis(client: Any, first: int, last: int) -> None:
@@ -121,22 +175,35 @@ def request_cost(
     }
 
 
-def purge_while_serving(path: Path, client: InProcessClient, rows: int) -> dict[str, Any]:
-    """Expire ``rows`` rows, purge them from another process, keep requesting meanwhile."""
-    fill_sqlite(path, 10_000_000, 10_000_000 + rows, expired=True)
-    purge = (
-        "import sys, time\n"
-        "from flask_session_guard.stores.sqlite import SQLiteSessionStore\n"
-        "store = SQLiteSessionStore(sys.argv[1])\n"
-        "started = time.time()\n"
-        "removed = store.purge_expired(started)\n"
-        "print(removed, started, time.time())\n"
-    )
+PURGE_SQLITE = (
+    "import sys, time\n"
+    "from flask_session_guard.stores.sqlite import SQLiteSessionStore\n"
+    "store = SQLiteSessionStore(sys.argv[1])\n"
+    "started = time.time()\n"
+    "removed = store.purge_expired(started)\n"
+    "print(removed, started, time.time())\n"
+)
+PURGE_POSTGRES = (
+    "import sys, time\n"
+    "from flask_session_guard.stores.postgres import PostgresSessionStore\n"
+    "store = PostgresSessionStore.from_url(sys.argv[1], instance_path='')\n"
+    "started = time.time()\n"
+    "removed = store.purge_expired(started)\n"
+    "print(removed, started, time.time())\n"
+    "store.close()\n"
+)
+
+
+def purge_while_serving(
+    purge: str, target: str, client: InProcessClient, rows: int
+) -> dict[str, Any]:
+    """Purge (the ``purge`` script on ``target``, ``rows`` expired rows already stored)
+    from another process, and keep requesting meanwhile."""
     #: (start, seconds) of every request, kept if it overlapped the purge.
     requests: list[tuple[float, float]] = []
     failures = 0
     process = subprocess.Popen(
-        [sys.executable, "-c", purge, str(path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", purge, target], stdout=subprocess.PIPE, text=True
     )
     stop = threading.Event()
 
@@ -203,12 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max", type=int, default=SIZES[-1], help="largest size (default 10^6)")
     a = parser.parse_args(argv)
     sizes = [n for n in SIZES if n <= a.max]
-    results: dict[str, Any] = {"sizes": sizes, "cost": {"ours-sqlite": {}, "ours-redis": {}}}
+    stores = ("ours-sqlite", "ours-redis", "ours-postgres")
+    results: dict[str, Any] = {"sizes": sizes, "cost": {name: {} for name in stores}}
     started = time.monotonic()
-    with private_redis() as (server, workdir):
-        env = BenchEnv(f"redis://127.0.0.1:{server.port}", workdir)
+    load_at_start = os.getloadavg()
+    with private_redis() as (server, workdir), private_postgres() as postgres:
+        env = BenchEnv(f"redis://127.0.0.1:{server.port}", workdir, postgres.url())
         clients = {}
-        for name in ("ours-sqlite", "ours-redis", "bare"):
+        for name in (*stores, "bare"):
             spec = BY_NAME[name]
             clients[name] = InProcessClient(spec, spec.build(env))
             clients[name].start()
@@ -216,16 +285,22 @@ def main(argv: list[str] | None = None) -> int:
         admin = server.client(timeout=60)
         redis_db = redis.Redis.from_url(env.redis_url(1), decode_responses=True, socket_timeout=60)
         before = int(admin.info("memory")["used_memory"])
+        pg_before = postgres_bytes(env.postgres_url)
         stored = 0
         for n in sizes:
             print(f"bench-scale: {n:,} sessions stored", flush=True)
             t = time.perf_counter()
             fill_sqlite(sqlite_path, stored, n)
             fill_redis(redis_db, stored, n)
+            fill_postgres(env.postgres_url, stored, n)
             results.setdefault("fill_seconds", {})[str(n)] = round(time.perf_counter() - t, 1)
             stored = n
             for name, cost in request_cost(clients).items():
                 results["cost"][name][str(n)] = cost
+            results.setdefault("count_live_ms", {})[str(n)] = {
+                name: count_live_ms(clients[name].store())
+                for name in ("ours-sqlite", "ours-postgres")
+            }
         after = int(admin.info("memory")["used_memory"])
         real_key = next(
             k for k in redis_db.scan_iter("session:*", count=1000) if not k[8:].isdigit()
@@ -237,10 +312,25 @@ def main(argv: list[str] | None = None) -> int:
             "keys": int(redis_db.dbsize()),
         }
         redis_db.close()
+        results["postgres_disk"] = {
+            "sessions": stored,
+            "bytes_per_session": (postgres_bytes(env.postgres_url) - pg_before) / stored,
+        }
         results["cookies"] = cookie_sizes(env)
         print(f"bench-scale: purging {stored:,} expired SQLite rows while serving", flush=True)
-        results["purge"] = purge_while_serving(sqlite_path, clients["ours-sqlite"], stored)
+        fill_sqlite(sqlite_path, 10_000_000, 10_000_000 + stored, expired=True)
+        results["purge"] = purge_while_serving(
+            PURGE_SQLITE, str(sqlite_path), clients["ours-sqlite"], stored
+        )
+        print(f"bench-scale: purging {stored:,} expired PostgreSQL rows while serving", flush=True)
+        fill_postgres(env.postgres_url, 10_000_000, 10_000_000 + stored, expired=True)
+        results["purge_postgres"] = purge_while_serving(
+            PURGE_POSTGRES, env.postgres_url, clients["ours-postgres"], stored
+        )
+        for client in clients.values():
+            client.close()
     results["seconds"] = round(time.monotonic() - started, 1)
+    results["load_average"] = {"start": load_at_start, "end": os.getloadavg()}
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     return 0
@@ -256,16 +346,27 @@ def table(r: dict[str, Any]) -> str:
             cells = [f"{c['median']:.0f} ({c['min']:.0f}-{c['max']:.0f})" for c in cost.values()]
             ratios = ", ".join(f"{c['x_bare']:.2f}" for c in cost.values())
             lines.append(f"| {name} | {int(n):,} | {cells[0]} | {cells[1]} | {ratios} |")
-    p, m = r["purge"], r["redis_memory"]
+    m, disk = r["redis_memory"], r["postgres_disk"]
+    lines += ["", "| sessions stored | live count, SQLite ms | live count, PostgreSQL ms |"]
+    lines += ["|---:|---:|---:|"]
+    for n, by in r["count_live_ms"].items():
+        lines.append(f"| {int(n):,} | {by['ours-sqlite']:.1f} | {by['ours-postgres']:.1f} |")
+    lines.append("")
+    for label, p in (("SQLite", r["purge"]), ("PostgreSQL", r["purge_postgres"])):
+        lines.append(
+            f"{label} purge of {p['rows']:,} expired rows: {p['seconds']:.1f} s"
+            f" ({p['removed']:,} removed);"
+            f" meanwhile {p['requests_meanwhile']:,} requests, {p['failed_meanwhile']} failed,"
+            f" p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms, max {p['max_ms']:.0f} ms."
+        )
     lines += [
-        "",
-        f"SQLite purge of {p['rows']:,} expired rows: {p['seconds']:.1f} s"
-        f" ({p['removed']:,} removed);"
-        f" meanwhile {p['requests_meanwhile']:,} requests, {p['failed_meanwhile']} failed,"
-        f" p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms, max {p['max_ms']:.0f} ms.",
         f"Redis memory per stored session: {m['used_memory_bytes_per_session']:.0f} bytes"
         f" (INFO used_memory over {m['sessions']:,}); MEMORY USAGE of a real one:"
         f" {m['memory_usage_real_session_bytes']} bytes.",
+        f"PostgreSQL disk per stored session: {disk['bytes_per_session']:.0f} bytes"
+        f" (tables and indexes over {disk['sessions']:,}).",
+        f"Load average (1, 5, 15 min) at start {_load(r['load_average']['start'])},"
+        f" at end {_load(r['load_average']['end'])}.",
         "",
         "| app | cookie value bytes | Set-Cookie bytes | cookies |",
         "|---|---:|---:|---:|",
@@ -273,6 +374,10 @@ def table(r: dict[str, Any]) -> str:
     for name, c in r["cookies"].items():
         lines.append(f"| {name} | {c['value_bytes']} | {c['set_cookie_bytes']} | {c['cookies']} |")
     return "\n".join(lines)
+
+
+def _load(values: list[float]) -> str:
+    return ", ".join(f"{x:.1f}" for x in values)
 
 
 if __name__ == "__main__":
