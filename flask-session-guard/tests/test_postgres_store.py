@@ -547,3 +547,26 @@ def test_record_round_trips_every_field(make_store: Any) -> None:
     )
     store.create(record)
     assert store.get("full", NOW) == record
+
+
+def test_user_without_create_privilege_gets_503_until_init_db_and_grants(
+    make_store: Any, postgres_server: PostgresServer
+) -> None:
+    """The documented set-up for a least-privilege app user: 503 with the reason until
+    an owner has run init-db and granted the four verbs."""
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    with postgres_server.connect() as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    app_url = postgres_server.url().replace("postgres@", f"{role}@")
+    store = make_store(app_url, table_prefix="least_")
+    with pytest.raises(StoreUnavailable, match="InsufficientPrivilege"):
+        store.get("k1", NOW)
+    make_store(table_prefix="least_").init_schema()
+    with postgres_server.connect() as conn:
+        conn.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON public.least_sessions,"
+            f" public.least_session_data TO {role}"
+        )
+    store.create(make_record())
+    assert store.update_value("k1", "n", NOW, lambda old: "2") == "2"
+    assert store.purge_expired(NOW + 500) == 1
