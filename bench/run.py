@@ -16,6 +16,7 @@ stopped by pid; the whole run is bounded in time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -517,14 +518,8 @@ def private_redis() -> Iterator[tuple[RedisServer, Path]]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-@contextmanager
-def private_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer(DURABLE)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
+def private_postgres() -> contextlib.AbstractContextManager[PostgresServer]:
+    return PostgresServer.running(DURABLE)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,12 +99,8 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the whole run, from its own initdb, on its own port."""
-    server = PostgresServer()
-    try:
-        server.start()
+    with PostgresServer.running() as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
@@ -117,9 +113,5 @@ def postgres_url(postgres_server: PostgresServer) -> str:
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test alone: free to stop and start again."""
-    server = PostgresServer()
-    try:
-        server.start()
+    with PostgresServer.running() as server:
         yield server
-    finally:
-        server.remove()

@@ -193,6 +193,17 @@ class PostgresServer:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
+        """A new server, started; stopped and its directory removed afterwards."""
+        server = cls(settings)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.remove()
+
     @contextlib.contextmanager
     def connect(self, database: str = "postgres") -> Iterator[psycopg.Connection[Any]]:
         """A plain autocommit connection for the test's own checks."""

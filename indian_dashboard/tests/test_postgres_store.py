@@ -24,6 +24,7 @@ from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
 
 from .conftest import SECRET, Visitor
+from .outages import assert_503
 
 pytestmark = pytest.mark.postgres
 
@@ -213,12 +214,8 @@ def test_request_without_session_costs_nothing(
 @pytest.fixture(scope="module")
 def outage_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for this module's outage tests alone: they stop it."""
-    server = PostgresServer()
-    try:
-        server.start()
+    with PostgresServer.running() as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
@@ -254,13 +251,6 @@ def outage_app(down_pg: PostgresServer, make_app: Callable[..., Flask]) -> Flask
     return app
 
 
-def _assert_503(response: object) -> None:
-    assert response.status_code == 503, response.get_data(as_text=True)  # type: ignore[attr-defined]
-    assert response.json["error"] == "store_unavailable"  # type: ignore[attr-defined]
-    assert response.headers["Retry-After"] == "5"  # type: ignore[attr-defined]
-    assert "Set-Cookie" not in response.headers  # type: ignore[attr-defined]
-
-
 def _until_served(client: FlaskClient, path: str, seconds: float = 10) -> int:
     """GET ``path`` until it is not 503; every answer before must be a clean 503."""
     deadline = time.monotonic() + seconds
@@ -268,7 +258,7 @@ def _until_served(client: FlaskClient, path: str, seconds: float = 10) -> int:
         answer = client.get(path)
         if answer.status_code != 503 or time.monotonic() > deadline:
             return answer.status_code
-        _assert_503(answer)
+        assert_503(answer)
 
 
 def test_outage_answers_503_then_recovers_without_a_restart(
@@ -283,14 +273,14 @@ def test_outage_answers_503_then_recovers_without_a_restart(
     caplog.set_level(logging.INFO, logger="flask_session_guard")
     caplog.clear()
     down_pg.stop()
-    _assert_503(visitor.session_info())
-    _assert_503(visitor.client.get("/api/watchlist"))
-    _assert_503(visitor.extend())
-    _assert_503(
+    assert_503(visitor.session_info())
+    assert_503(visitor.client.get("/api/watchlist"))
+    assert_503(visitor.extend())
+    assert_503(
         visitor.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=visitor.headers())
     )
     newcomer = outage_app.test_client()
-    _assert_503(newcomer.get("/api/session/csrf-token"))
+    assert_503(newcomer.get("/api/session/csrf-token"))
     assert newcomer.get_cookie("session") is None
     assert outage_app.test_client().get("/healthz").status_code == 200
     down_pg.start()
@@ -311,7 +301,7 @@ def test_store_lost_mid_request_answers_503_and_keeps_nothing(
 ) -> None:
     visitor = Visitor(outage_app.test_client())
     visitor.connect()
-    _assert_503(visitor.client.post(path, headers=visitor.headers()))
+    assert_503(visitor.client.post(path, headers=visitor.headers()))
     down_pg.start()
     assert _until_served(visitor.client, "/api/session/info") == 200
     store = outage_app.extensions["session_manager"].store
@@ -328,7 +318,7 @@ def test_unreachable_server_at_start_up_is_not_fatal(
 
     caplog.set_level(logging.INFO, logger="flask_session_guard")
     app = make_app(f"postgresql://postgres@127.0.0.1:{free_port()}/x", SESSION_PG_TIMEOUT=0.3)
-    _assert_503(app.test_client().get("/api/session/csrf-token"))
+    assert_503(app.test_client().get("/api/session/csrf-token"))
     ours = [r for r in caplog.records if r.name.startswith("flask_session_guard")]
     warnings = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "Connection refused" in warnings[0]

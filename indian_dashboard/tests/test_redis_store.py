@@ -26,6 +26,7 @@ from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
 
 from .conftest import KITE, SECRET, Visitor
+from .outages import assert_503 as _assert_503
 
 pytestmark = pytest.mark.redis
 
@@ -487,16 +488,6 @@ def outage_app(own_redis: RedisServer, make_app: Callable[..., Flask]) -> Flask:
         return {"status": "ok"}
 
     return app
-
-
-def _assert_503(response: object, *, page: bool = False) -> None:
-    assert response.status_code == 503, response.get_data(as_text=True)  # type: ignore[attr-defined]
-    if page:  # a page stays a page: the outage page, not the JSON envelope
-        assert response.mimetype == "text/html"  # type: ignore[attr-defined]
-    else:
-        assert response.json["error"] == "store_unavailable"  # type: ignore[attr-defined]
-    assert response.headers["Retry-After"] == "5"  # type: ignore[attr-defined]
-    assert "Set-Cookie" not in response.headers  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
