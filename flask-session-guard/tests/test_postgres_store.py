@@ -492,10 +492,15 @@ def test_init_db_command_creates_the_tables(
 
 
 def test_init_db_command_on_a_store_without_schema(tmp_path: Path) -> None:
-    app = _app("memory://", tmp_path)
-    result = app.test_cli_runner().invoke(args=["sessions", "init-db"])
-    assert result.exit_code == 0
-    assert result.output == "store: memory: no schema to create, nothing to do.\n"
+    for url in ("memory://", "sqlite:///s.sqlite3"):
+        app = _app(url, tmp_path)
+        result = app.test_cli_runner().invoke(args=["sessions", "init-db"])
+        assert result.exit_code == 0
+        scheme = url.split(":")[0]
+        assert result.output == (
+            f"store: {scheme}: nothing to create (this store sets itself up when it opens).\n"
+        )
+        app.extensions["session_manager"].store.close()
 
 
 def test_init_db_command_fails_in_one_line_when_unreachable(tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ def init_db() -> None:
     # Only stores with a schema to set up have init_schema (see stores/postgres.py).
     init_schema = getattr(state.store, "init_schema", None)
     if init_schema is None:
-        click.echo(f"store: {scheme}: no schema to create, nothing to do.")
+        click.echo(f"store: {scheme}: nothing to create (this store sets itself up when it opens).")
         return
     try:
         done = init_schema()
