@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -426,12 +427,15 @@ def machine() -> dict[str, Any]:
         ["redis-server", "--version"], capture_output=True, text=True, check=False
     ).stdout.split()[2:3]
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
-    postgres_version = subprocess.run(
-        [str(postgres_bindir() / "postgres"), "--version"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()[-1:]
+    postgres_version = re.findall(
+        r"\(PostgreSQL\) (\S+)",
+        subprocess.run(
+            [str(postgres_bindir() / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout,
+    )
     return {
         "cpu": model,
         "cores": os.cpu_count(),
