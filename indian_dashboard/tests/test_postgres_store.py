@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -23,7 +24,7 @@ from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
 
-from .conftest import SECRET, Visitor
+from .conftest import KITE, SECRET, Visitor
 from .outages import assert_503
 
 pytestmark = pytest.mark.postgres
@@ -251,6 +252,15 @@ def outage_app(down_pg: PostgresServer, make_app: Callable[..., Flask]) -> Flask
     return app
 
 
+def _connect(visitor: Visitor) -> Any:
+    """POST /api/broker/connect (Kite), the first request that needs the store."""
+    return visitor.client.post(
+        "/api/broker/connect",
+        json={"broker": "kite", "credentials": KITE},
+        headers=visitor.headers(),
+    )
+
+
 def _until_served(client: FlaskClient, path: str, seconds: float = 10) -> int:
     """GET ``path`` until it is not 503; every answer before must be a clean 503."""
     deadline = time.monotonic() + seconds
@@ -279,9 +289,11 @@ def test_outage_answers_503_then_recovers_without_a_restart(
     assert_503(
         visitor.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=visitor.headers())
     )
-    newcomer = outage_app.test_client()
-    assert_503(newcomer.get("/api/session/csrf-token"))
-    assert newcomer.get_cookie("session") is None
+    newcomer = Visitor(outage_app.test_client())
+    newcomer.fetch_token()  # a pre-login token needs no store
+    pre_login = newcomer.cookie()
+    assert_503(_connect(newcomer))
+    assert newcomer.cookie() == pre_login  # no session cookie was set
     assert outage_app.test_client().get("/healthz").status_code == 200
     down_pg.start()
     # The same app, the same cookie, the same data, once the pool has reconnected.
@@ -318,7 +330,9 @@ def test_unreachable_server_at_start_up_is_not_fatal(
 
     caplog.set_level(logging.INFO, logger="flask_session_guard")
     app = make_app(f"postgresql://postgres@127.0.0.1:{free_port()}/x", SESSION_PG_TIMEOUT=0.3)
-    assert_503(app.test_client().get("/api/session/csrf-token"))
+    visitor = Visitor(app.test_client())
+    visitor.fetch_token()  # a pre-login token needs no store
+    assert_503(_connect(visitor))
     ours = [r for r in caplog.records if r.name.startswith("flask_session_guard")]
     warnings = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "Connection refused" in warnings[0]
