@@ -575,3 +575,18 @@ def test_user_without_create_privilege_gets_503_until_init_db_and_grants(
     store.create(make_record())
     assert store.update_value("k1", "n", NOW, lambda old: "2") == "2"
     assert store.purge_expired(NOW + 500) == 1
+
+
+def test_a_restart_between_requests_is_not_seen_by_a_read(own_postgres: PostgresServer) -> None:
+    """The pooled connection the restart closed fails once; the read is tried again on
+    a fresh one (it is safe to repeat) and answers, without a 503."""
+    store = PostgresSessionStore.from_url(own_postgres.url(), instance_path="")
+    try:
+        store.create(make_record())
+        own_postgres.stop()
+        own_postgres.start()
+        got = store.get("k1", NOW)
+        assert got is not None and got.data["n"] == "1"
+        assert store.update("k1", NOW, {"n": "2"})
+    finally:
+        store.close()
