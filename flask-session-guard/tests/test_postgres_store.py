@@ -569,12 +569,14 @@ def test_user_without_create_privilege_gets_503_until_init_db_and_grants(
     make_store(table_prefix="least_").init_schema()
     with postgres_server.connect() as conn:
         conn.execute(
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON public.least_sessions,"
-            f" public.least_session_data TO {role}"
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON public.least_sessions,"
+            f" public.least_session_data, public.least_session_counts TO {role}"
         )
     store.create(make_record())
     assert store.update_value("k1", "n", NOW, lambda old: "2") == "2"
+    assert store.count_live(NOW) == 1
     assert store.purge_expired(NOW + 500) == 1
+    assert store.count_live(NOW + 500) == 0
 
 
 def test_a_restart_between_requests_is_not_seen_by_a_read(own_postgres: PostgresServer) -> None:
@@ -590,3 +592,50 @@ def test_a_restart_between_requests_is_not_seen_by_a_read(own_postgres: Postgres
         assert store.update("k1", NOW, {"n": "2"})
     finally:
         store.close()
+
+
+def test_live_count_reads_the_counters_not_the_table(
+    make_store: Any, postgres_server: PostgresServer
+) -> None:
+    """count_live adds up the per-slot counters the triggers keep (no scan of the
+    sessions): exact after bulk inserts, concurrent logins, purges and a TRUNCATE."""
+    store = make_store()
+    _fill(postgres_server, store, 3000, NOW + 10)  # 3000 expire at NOW + 10, "seed" later
+    assert store.count_live(NOW) == 3001
+    assert store.count_live(NOW + 50) == 1  # expired, not yet purged: subtracted
+
+    def login(i: int) -> None:
+        for j in range(25):
+            store.create(make_record(f"t{i}-{j}"))
+
+    runners = [threading.Thread(target=login, args=(i,)) for i in range(8)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join()
+    assert store.count_live(NOW) == 3201
+    assert store.purge_expired(NOW + 50) == 3000
+    assert store.count_live(NOW + 50) == 201
+    with postgres_server.connect() as conn:
+        slots = conn.execute("SELECT count(*), sum(unrevoked) FROM public.guard_session_counts")
+        assert slots.fetchone() == (64, 201)
+        conn.execute("UPDATE public.guard_session_counts SET unrevoked = unrevoked + 1000")
+    assert store.count_live(NOW + 50) == 64201  # the counters, not a count of rows
+    with postgres_server.connect() as conn:
+        conn.execute("TRUNCATE public.guard_sessions CASCADE")
+    assert store.count_live(NOW) == 0
+    store.create(make_record())
+    assert store.count_live(NOW) == 1
+
+
+def test_counters_made_later_count_the_rows_already_there(
+    make_store: Any, postgres_server: PostgresServer
+) -> None:
+    store = make_store()
+    for key in ("a", "b", "c"):
+        store.create(make_record(key))
+    store.revoke("c", NOW)
+    with postgres_server.connect() as conn:
+        conn.execute("DROP TABLE public.guard_session_counts")
+    fresh = make_store()
+    assert fresh.count_live(NOW) == 2

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..settings import _PG_IDENTIFIER, ConfigError, PostgresSettings
 from .base import (
+    REVOKE_REASONS,
     Change,
     OutageLog,
     Refresh,
@@ -56,6 +57,10 @@ PURGE_BATCH = 1000
 #: Every this many creations in one process, one purge batch runs on the side.
 PURGE_EVERY = 1000
 
+#: The live count is kept in this many counter rows, a session's by a hash of its
+#: key, so that concurrent logins rarely wait for the same row.
+COUNT_SLOTS = 64
+
 #: Pools a forked child inherited from its parent. Never closed nor freed in the
 #: child: closing (or finalising) a libpq connection sends "terminate" on the
 #: socket the parent still uses.
@@ -65,7 +70,7 @@ _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full
 
 _COLUMNS = (
     "id, created_at, last_activity, absolute_at, expires_at, csrf_secret, authenticated,"
-    " account, device, ip, revoked"
+    " account, device, ip, revoked, revoked_reason"
 )
 
 
@@ -91,9 +96,18 @@ class _Statements:
         self.schema = f'"{schema}"'
         self.sessions = f'"{schema}"."{prefix}sessions"'
         self.data = f'"{schema}"."{prefix}session_data"'
+        self.counts = f'"{schema}"."{prefix}session_counts"'
         self.names = (f"{schema}.{prefix}sessions", f"{schema}.{prefix}session_data")
+        #: Every table, the counters last (they are made and checked with the others).
+        self.all_names = (*self.names, f"{schema}.{prefix}session_counts")
         kind = "UNLOGGED TABLE" if unlogged else "TABLE"
-        s, d = self.sessions, self.data
+        s, d, c = self.sessions, self.data, self.counts
+        counter = f'"{schema}"."{prefix}session_count'
+        slot = f"(hashtext(%s) & {COUNT_SLOTS - 1})"
+        add = (
+            f"INSERT INTO {c} AS t (slot, unrevoked) VALUES ({{slot}}, {{n}})"
+            " ON CONFLICT (slot) DO UPDATE SET unrevoked = t.unrevoked + excluded.unrevoked"
+        )
         self.tables = (
             f"CREATE {kind} IF NOT EXISTS {s} ("
             " id text PRIMARY KEY,"
@@ -106,7 +120,8 @@ class _Statements:
             " account text,"
             " device text NOT NULL DEFAULT '',"
             " ip text NOT NULL DEFAULT '',"
-            " revoked boolean NOT NULL DEFAULT false)",
+            " revoked boolean NOT NULL DEFAULT false,"
+            " revoked_reason text NOT NULL DEFAULT '')",
             # The purge's range and the live count, without visiting the table.
             f'CREATE INDEX IF NOT EXISTS "{prefix}sessions_by_expiry"'
             f" ON {s} (expires_at) INCLUDE (revoked)",
@@ -117,6 +132,52 @@ class _Statements:
             " name text NOT NULL,"
             " value text NOT NULL,"
             " PRIMARY KEY (session_id, name))",
+            # The live count without a scan: the unrevoked rows, counted per slot by
+            # triggers in the writing transaction; count_live subtracts the expired
+            # ones not yet purged (an index range).
+            f"CREATE {kind} IF NOT EXISTS {c} ("
+            " slot smallint PRIMARY KEY, unrevoked bigint NOT NULL)",
+            f'CREATE OR REPLACE FUNCTION {counter}_row"() RETURNS trigger LANGUAGE plpgsql AS $$'
+            " BEGIN"
+            " IF TG_OP = 'INSERT' THEN"
+            " IF NOT NEW.revoked THEN " + add.format(slot=slot % "NEW.id", n=1) + "; END IF;"
+            " ELSIF NOT OLD.revoked AND NEW.revoked THEN "
+            + add.format(slot=slot % "OLD.id", n=-1)
+            + "; END IF;"
+            " RETURN NULL; END $$",
+            # A purge deletes many rows in one statement: one decrement per slot,
+            # in slot order, so that two purges never wait for each other in a cycle.
+            f'CREATE OR REPLACE FUNCTION {counter}_deleted"() RETURNS trigger'
+            " LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN"
+            f" FOR r IN SELECT {slot % 'id'} AS slot, count(*) AS n FROM gone"
+            " WHERE NOT revoked GROUP BY 1 ORDER BY 1 LOOP "
+            + add.format(slot="r.slot", n="-r.n")
+            + "; END LOOP; RETURN NULL; END $$",
+            f'CREATE OR REPLACE FUNCTION {counter}_truncated"() RETURNS trigger'
+            f" LANGUAGE plpgsql AS $$ BEGIN DELETE FROM {c}; RETURN NULL; END $$",
+            _trigger(
+                s,
+                f"{prefix}sessions_count_insert",
+                f"AFTER INSERT OR UPDATE OF revoked ON {s} FOR EACH ROW"
+                f' EXECUTE FUNCTION {counter}_row"()',
+            ),
+            _trigger(
+                s,
+                f"{prefix}sessions_count_delete",
+                f"AFTER DELETE ON {s} REFERENCING OLD TABLE AS gone FOR EACH STATEMENT"
+                f' EXECUTE FUNCTION {counter}_deleted"()',
+            ),
+            _trigger(
+                s,
+                f"{prefix}sessions_count_truncate",
+                f'AFTER TRUNCATE ON {s} FOR EACH STATEMENT EXECUTE FUNCTION {counter}_truncated"()',
+            ),
+        )
+        #: Counters for rows that were there before the counters (run with the
+        #: triggers in place, in the same transaction: no row is missed or counted twice).
+        self.recount = (
+            f"INSERT INTO {c} (slot, unrevoked) SELECT {slot % 'id'}, count(*) FROM {s}"
+            " WHERE NOT revoked GROUP BY 1"
         )
         live = "s.expires_at > %(now)s AND NOT s.revoked"
         self.get = (
@@ -132,7 +193,8 @@ class _Statements:
             " RETURNING s.last_activity, s.expires_at)"
             " SELECT s.id, s.created_at, coalesce(t.last_activity, s.last_activity),"
             " s.absolute_at, coalesce(t.expires_at, s.expires_at), s.csrf_secret,"
-            " s.authenticated, s.account, s.device, s.ip, s.revoked, d.name, d.value"
+            " s.authenticated, s.account, s.device, s.ip, s.revoked, s.revoked_reason,"
+            " d.name, d.value"
             f" FROM {s} s LEFT JOIN t ON true LEFT JOIN {d} d ON d.session_id = s.id"
             " WHERE s.id = %(key)s"
         )
@@ -140,7 +202,7 @@ class _Statements:
             f"WITH s AS (INSERT INTO {s} ({_COLUMNS})"
             " VALUES (%(key)s, %(created_at)s, %(last_activity)s, %(absolute_at)s,"
             " %(expires_at)s, %(csrf_secret)s, %(authenticated)s, %(account)s, %(device)s,"
-            " %(ip)s, %(revoked)s) ON CONFLICT (id) DO NOTHING RETURNING id),"
+            " %(ip)s, %(revoked)s, %(revoked_reason)s) ON CONFLICT (id) DO NOTHING RETURNING id),"
             f" d AS (INSERT INTO {d} (session_id, name, value) SELECT s.id, x.name, x.value"
             " FROM s, unnest(%(names)s::text[], %(values)s::text[]) AS x(name, value))"
             " SELECT count(*) FROM s"
@@ -178,10 +240,16 @@ class _Statements:
         )
         self.delete_value = f"DELETE FROM {d} WHERE session_id = %(key)s AND name = %(name)s"
         self.delete = f"DELETE FROM {s} WHERE id = %(key)s"
-        self.revoke = f"UPDATE {s} s SET revoked = true WHERE s.id = %(key)s AND {live}"
+        self.revoke = (
+            f"UPDATE {s} s SET revoked = true, revoked_reason = %(reason)s"
+            f" WHERE s.id = %(key)s AND {live}"
+        )
         self.list_all = f"SELECT {_prefixed('s.')} FROM {s} s WHERE {live}"
         self.list_account = f"{self.list_all} AND s.account = %(account)s"
-        self.count_live = f"SELECT count(*) FROM {s} s WHERE {live}"
+        self.count_live = (
+            f"SELECT coalesce((SELECT sum(unrevoked) FROM {c}), 0)"
+            f" - (SELECT count(*) FROM {s} WHERE expires_at <= %(now)s AND NOT revoked)"
+        )
         self.count = f"SELECT count(*) FROM {s}"
         # SKIP LOCKED: a row a request holds right now waits for the next purge
         # instead of the purge waiting for the request.
@@ -190,7 +258,11 @@ class _Statements:
             " LIMIT %(batch)s FOR UPDATE SKIP LOCKED)"
             f" DELETE FROM {s} s USING doomed WHERE s.id = doomed.id"
         )
-        self.exists = "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL"
+        self.exists = (
+            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL"
+            " AND to_regclass(%s) IS NOT NULL"
+        )
+        self.ping = "SELECT 1"
         self.persistence = (
             "SELECT c.relpersistence = 'u' FROM pg_class c WHERE c.oid = to_regclass(%s)"
         )
@@ -198,8 +270,18 @@ class _Statements:
             f"ALTER TABLE {table} SET {'UNLOGGED' if unlogged else 'LOGGED'}"
             # Referencing table first to UNLOGGED, last to LOGGED: PostgreSQL
             # refuses a logged table referencing an unlogged one.
-            for table in ((d, s) if unlogged else (s, d))
+            for table in ((d, s, c) if unlogged else (s, d, c))
         )
+
+
+def _trigger(table: str, name: str, definition: str) -> str:
+    """``CREATE TRIGGER`` unless there is one of that name (PostgreSQL 11 has no
+    ``CREATE OR REPLACE TRIGGER``)."""
+    return (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger"
+        f" WHERE tgrelid = '{table}'::regclass AND tgname = '{name}')"
+        f' THEN CREATE TRIGGER "{name}" {definition}; END IF; END $$'
+    )
 
 
 def _prefixed(alias: str) -> str:
@@ -346,7 +428,7 @@ class PostgresSessionStore:
     def _ensure_schema(self, conn: Connection[Any]) -> None:
         """Create the schema and tables unless they exist (once per process)."""
         sql = self._sql
-        row = conn.execute(sql.exists, sql.names).fetchone()
+        row = conn.execute(sql.exists, sql.all_names).fetchone()
         if not (row and row[0]):
             self._create_schema(conn)
         self._schema_ready = True
@@ -358,8 +440,11 @@ class PostgresSessionStore:
             # processes starting together take turns.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (sql.names[0],))
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {sql.schema}")
+            counted = conn.execute("SELECT to_regclass(%s)", (sql.all_names[-1],)).fetchone()
             for statement in sql.tables:
                 conn.execute(statement)
+            if counted is None or counted[0] is None:  # the counters are new
+                conn.execute(sql.recount)
 
     def init_schema(self) -> str:
         """Create what is missing now (``flask sessions init-db``); says what it did.
@@ -371,11 +456,11 @@ class PostgresSessionStore:
         sql = self._sql
 
         def work(conn: Connection[Any]) -> str:
-            existed = bool(conn.execute(sql.exists, sql.names).fetchone()[0])  # type: ignore[index]
+            existed = bool(conn.execute(sql.exists, sql.all_names).fetchone()[0])  # type: ignore[index]
             self._create_schema(conn)
             wanted = self._settings.unlogged
             changed = False
-            for name in sql.names:
+            for name in sql.all_names:
                 row = conn.execute(sql.persistence, (name,)).fetchone()
                 if row is not None and bool(row[0]) != wanted:
                     changed = True
@@ -435,6 +520,7 @@ class PostgresSessionStore:
             "device": record.device,
             "ip": record.ip,
             "revoked": record.revoked,
+            "revoked_reason": record.revoked_reason if record.revoked else "",
             "names": list(record.data),
             "values": list(record.data.values()),
         }
@@ -493,8 +579,13 @@ class PostgresSessionStore:
     def delete(self, key: str) -> None:
         self._rowcount(self._sql.delete, {"key": key})
 
-    def revoke(self, key: str, now: float) -> bool:
-        return self._rowcount(self._sql.revoke, {"key": key, "now": now}, idempotent=False) == 1
+    def revoke(self, key: str, now: float, reason: str = "revoked") -> bool:
+        params = {
+            "key": key,
+            "now": now,
+            "reason": reason if reason in REVOKE_REASONS else "revoked",
+        }
+        return self._rowcount(self._sql.revoke, params, idempotent=False) == 1
 
     def list_sessions(
         self, now: float, account: str | None = None, limit: int | None = None
@@ -505,7 +596,7 @@ class PostgresSessionStore:
         return [_record(row) for row in self._rows(sql, params)]
 
     def count_live(self, now: float) -> int:
-        """Live sessions, counted on the expiry index (no table scan)."""
+        """Live sessions: the counters' sum, less the expired rows not yet purged."""
         return int(self._scalar(self._sql.count_live, {"now": now}))
 
     def count(self) -> int:
@@ -524,6 +615,10 @@ class PostgresSessionStore:
 
     def _purge_batch(self, now: float) -> int:
         return self._rowcount(self._sql.purge, {"now": now, "batch": PURGE_BATCH})
+
+    def ping(self) -> None:
+        """``SELECT 1`` on a pooled connection: one round trip, no table touched."""
+        self._scalar(self._sql.ping, {})
 
     def close(self) -> None:
         """Close this process's pool; a new one is made on next use."""
@@ -595,10 +690,9 @@ def _describe(err: BaseException) -> str:
 
 
 def _record(row: Sequence[Any]) -> SessionRecord:
-    """A record (without data) from the first eleven columns of ``_COLUMNS``."""
-    key, created, last, absolute_at, expires, csrf, authenticated, account, device, ip, revoked = (
-        row[:11]
-    )
+    """A record (without data) from the first twelve columns of ``_COLUMNS``."""
+    key, created, last, absolute_at, expires, csrf, authenticated, account, device, ip = row[:10]
+    revoked, reason = row[10:12]
     return SessionRecord(
         key=key,
         created_at=created,
@@ -611,4 +705,5 @@ def _record(row: Sequence[Any]) -> SessionRecord:
         device=device,
         ip=ip,
         revoked=revoked,
+        revoked_reason=reason,
     )
