@@ -129,5 +129,5 @@ def init_db() -> None:
     try:
         done = init_schema()
     except StoreUnavailable as err:
-        raise click.ClickException(f"the session store is unavailable: {err}") from None
+        raise click.ClickException(f"the session store is unavailable: {escape(err)}") from None
     click.echo(f"store: {scheme}: {done}.")
