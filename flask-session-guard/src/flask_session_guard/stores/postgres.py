@@ -137,29 +137,36 @@ class _Statements:
             # ones not yet purged (an index range).
             f"CREATE {kind} IF NOT EXISTS {c} ("
             " slot smallint PRIMARY KEY, unrevoked bigint NOT NULL)",
-            f'CREATE OR REPLACE FUNCTION {counter}_row"() RETURNS trigger LANGUAGE plpgsql AS $$'
-            " BEGIN"
-            " IF TG_OP = 'INSERT' THEN"
-            " IF NOT NEW.revoked THEN " + add.format(slot=slot % "NEW.id", n=1) + "; END IF;"
-            " ELSIF NOT OLD.revoked AND NEW.revoked THEN "
+            # A revocation changes one row.
+            f'CREATE OR REPLACE FUNCTION {counter}_revoked"() RETURNS trigger'
+            " LANGUAGE plpgsql AS $$ BEGIN IF NOT OLD.revoked AND NEW.revoked THEN "
             + add.format(slot=slot % "OLD.id", n=-1)
-            + "; END IF;"
-            " RETURN NULL; END $$",
-            # A purge deletes many rows in one statement: one decrement per slot,
-            # in slot order, so that two purges never wait for each other in a cycle.
-            f'CREATE OR REPLACE FUNCTION {counter}_deleted"() RETURNS trigger'
-            " LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN"
-            f" FOR r IN SELECT {slot % 'id'} AS slot, count(*) AS n FROM gone"
-            " WHERE NOT revoked GROUP BY 1 ORDER BY 1 LOOP "
-            + add.format(slot="r.slot", n="-r.n")
-            + "; END LOOP; RETURN NULL; END $$",
+            + "; END IF; RETURN NULL; END $$",
+            # Rows made or removed by one statement (one login; a purge's batch; a
+            # bulk load) change each counter once, in counter order, so that two such
+            # statements never wait for each other in a cycle.
+            *(
+                f'CREATE OR REPLACE FUNCTION {counter}_{name}"() RETURNS trigger'
+                " LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN"
+                f" FOR r IN SELECT {slot % 'id'} AS slot, count(*) AS n FROM {rows}"
+                " WHERE NOT revoked GROUP BY 1 ORDER BY 1 LOOP "
+                + add.format(slot="r.slot", n=f"{sign}r.n")
+                + "; END LOOP; RETURN NULL; END $$"
+                for name, rows, sign in (("made", "made", ""), ("deleted", "gone", "-"))
+            ),
             f'CREATE OR REPLACE FUNCTION {counter}_truncated"() RETURNS trigger'
             f" LANGUAGE plpgsql AS $$ BEGIN DELETE FROM {c}; RETURN NULL; END $$",
             _trigger(
                 s,
                 f"{prefix}sessions_count_insert",
-                f"AFTER INSERT OR UPDATE OF revoked ON {s} FOR EACH ROW"
-                f' EXECUTE FUNCTION {counter}_row"()',
+                f"AFTER INSERT ON {s} REFERENCING NEW TABLE AS made FOR EACH STATEMENT"
+                f' EXECUTE FUNCTION {counter}_made"()',
+            ),
+            _trigger(
+                s,
+                f"{prefix}sessions_count_revoke",
+                f"AFTER UPDATE OF revoked ON {s} FOR EACH ROW"
+                f' EXECUTE FUNCTION {counter}_revoked"()',
             ),
             _trigger(
                 s,
