@@ -231,8 +231,12 @@ def down_pg(outage_server: PostgresServer) -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def outage_app(down_pg: PostgresServer, make_app: Callable[..., Flask]) -> Flask:
-    """The dashboard on the outage server, with views that stop it mid-request."""
+def outage_app(
+    down_pg: PostgresServer, make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> Flask:
+    """The dashboard on the outage server, with views that stop it mid-request; its
+    outages end at the first success (no quiet interval)."""
+    monkeypatch.setattr("flask_session_guard.stores.base.OUTAGE_QUIET", 0.0)
     app = make_app(down_pg.url(), SESSION_PG_TIMEOUT=0.3)
 
     @app.post("/test/stop-then-write")
