@@ -8,10 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask_session_guard import Clock, SessionManager
-from flask_session_guard.body_limit import GuardedRequest, refuse_oversized_body
 from flask_session_guard.checks import add_check
-from flask_session_guard.errors import register_error_handlers
-from flask_session_guard.security_headers import register_security_headers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import account, secret_key
@@ -22,7 +19,6 @@ from .pages import register_pages
 from .production_checks import file_permissions
 
 
-#: The pages load only their own files: no inline script or style, nothing from elsewhere.
 def create_app(
     config: Mapping[str, Any] | None = None,
     *,
@@ -43,8 +39,10 @@ def create_app(
         instance_relative_config=True,
         instance_path=instance_path or os.path.abspath("instance"),
     )
-    app.request_class = GuardedRequest
     app.config["SESSION_API_PREFIX"] = "/api/session"
+    # The pages load only their own files: no inline script or style, nothing from elsewhere.
+    app.config["SESSION_SECURITY_HEADERS"] = True
+    app.config["SESSION_METRICS_NAMESPACE"] = "dashboard"
     app.config.update(config_from_env(os.environ))
     if config:
         app.config.update(config)
@@ -58,8 +56,8 @@ def create_app(
     for old in app.config.get("SECRET_KEY_FALLBACKS") or ():
         secret_key.check(old, source="A key in SECRET_KEY_FALLBACKS")
 
-    # Before the session manager's own hook, so an oversized body meets 413 first.
-    app.before_request(refuse_oversized_body)
+    # Also installs the guarded request class, the body limit, the error answers
+    # (JSON under /api) and, as set above, the security headers.
     SessionManager(app, clock=clock)
     account.init_app(app)
     proxies = app.config["SESSION_TRUSTED_PROXIES"]
@@ -70,8 +68,6 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0
         )
-    register_error_handlers(app, retry_after=app.config["SESSION_STORE_RETRY_AFTER"])
-    register_security_headers(app)
     register_api(app)
 
     register_pages(app)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -23,3 +27,38 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def start_logged(
+    args: list[str], *, log_path: Path, env: dict[str, str], cwd: Path
+) -> subprocess.Popen[bytes]:
+    """Start ``args`` with stdout and stderr into ``log_path``, no stdin."""
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(
+            args,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+        )
+
+
+def wait_until_answers(
+    process: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 20
+) -> None:
+    """Poll ``url`` until it answers 200; else stop ``process`` and raise with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = log_path.read_text(errors="replace")
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.1)
+    stop_process(process)
+    log = log_path.read_text(errors="replace")
+    raise RuntimeError(f"server did not answer within {timeout:g} s:\n{log}")

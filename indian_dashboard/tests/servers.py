@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.processes import free_port, stop_process
+from tests.processes import free_port, start_logged, stop_process, wait_until_answers
 
 #: The secret key test servers use unless told otherwise.
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -54,38 +51,25 @@ def start_server(
     }
     # A value of "" in ``env`` removes the variable (e.g. to test the generated key).
     full_env = {k: v for k, v in full_env.items() if v != ""}
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "indian_dashboard",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--instance",
-                str(tmp_path / "instance"),
-                *args,
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=full_env,
-            cwd=tmp_path,
-        )
+    process = start_logged(
+        [
+            sys.executable,
+            "-m",
+            "indian_dashboard",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--instance",
+            str(tmp_path / "instance"),
+            *args,
+        ],
+        log_path=log_path,
+        env=full_env,
+        cwd=tmp_path,
+    )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-        try:
-            with urllib.request.urlopen(server.url + "/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"server did not answer within 20 s:\n{server.log()}")
+    wait_until_answers(process, server.url + "/healthz", log_path)
+    return server

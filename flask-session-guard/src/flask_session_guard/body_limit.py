@@ -1,10 +1,14 @@
-"""The request class and body limit: hostile bodies answer 400 or 413, never 500."""
+"""The request class and body limit: hostile bodies answer 400 or 413, never 500.
+
+``init_app`` installs both (:func:`install_request_class`, and
+:func:`refuse_oversized_body` unless ``SESSION_BODY_LIMIT`` is off).
+"""
 
 from __future__ import annotations
 
 from typing import IO, Any, cast
 
-from flask import Request, request
+from flask import Flask, Request, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
@@ -30,12 +34,13 @@ class _CappedStream(LimitedStream):
         return data
 
 
-class GuardedRequest(Request):
-    """Flask's request, with deeply nested JSON refused as a 400 and the body limit kept.
+class GuardedRequestMixin(Request):
+    """Deeply nested JSON refused as a 400, and the body limit kept for chunked bodies.
 
     Flask turns a ``ValueError`` from the JSON parser into a 400, but a body of
     ``[[[[...`` nested past Python's recursion limit raises ``RecursionError``.
     A chunked body longer than ``MAX_CONTENT_LENGTH`` is a 413, not cut short.
+    Put it before an app's own request class: ``class R(GuardedRequestMixin, MyRequest)``.
     """
 
     @cached_property
@@ -57,6 +62,26 @@ class GuardedRequest(Request):
             if silent:
                 return None
             raise BadRequest("The JSON body is nested too deeply.") from None
+
+
+class GuardedRequest(GuardedRequestMixin, Request):
+    """Flask's request with :class:`GuardedRequestMixin`: what ``init_app`` installs."""
+
+
+def install_request_class(app: Flask) -> None:
+    """Make ``app.request_class`` guarded, keeping an app's own request class.
+
+    Flask's ``Request`` becomes :class:`GuardedRequest`; an app's own subclass gets
+    the mixin put in front of it; one that already has it is left alone. A class
+    set after ``init_app`` is the app's to guard (subclass :class:`GuardedRequest`).
+    """
+    current = app.request_class
+    if issubclass(current, GuardedRequestMixin):
+        return
+    if current is Request:
+        app.request_class = GuardedRequest
+        return
+    app.request_class = type(f"Guarded{current.__name__}", (GuardedRequestMixin, current), {})
 
 
 def refuse_oversized_body() -> None:

@@ -39,7 +39,7 @@ def stats() -> None:
 
 
 @sessions_cli.command("list")
-@click.option("--account", help="Only this account's sessions, e.g. kite:AB1234.")
+@click.option("--account", help="Only this account's sessions, e.g. user:42.")
 @click.option("--limit", default=100, show_default=True, help="At most this many rows.")
 def list_sessions(account: str | None, limit: int) -> None:
     """Live sessions, newest first: public id, account, device, IP, times."""
@@ -72,7 +72,7 @@ def revoke(public_id: str) -> None:
 @sessions_cli.command("revoke-account")
 @click.argument("account")
 def revoke_account(account: str) -> None:
-    """End every session of ACCOUNT (e.g. kite:AB1234)."""
+    """End every session of ACCOUNT (e.g. user:42)."""
     count = get_session_manager().revoke_all_sessions(account)
     click.echo(f"Revoked {count} session(s) of {escape(account)}.")
 

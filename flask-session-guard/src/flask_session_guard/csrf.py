@@ -29,6 +29,8 @@ _MAX_TOKEN_CHARS = 128
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 FORM_FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
+#: Flask-WTF's and Django's header name, accepted beside the guide's.
+ALT_HEADER = "X-CSRFToken"
 _FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
@@ -98,11 +100,17 @@ def matches(secret: str, token: object) -> bool:
 def token_from_request(request: Request) -> str | None:
     """The token a request presents, in the guide's order, or ``None``.
 
-    1. the ``X-CSRF-Token`` header, 2. the form field ``csrf_token`` (form bodies
-    only), 3. the JSON field ``csrf_token`` (JSON bodies only). Never the query
-    string. A JSON token that is not a string is a 400.
+    1. the ``X-CSRF-Token`` header (or Flask-WTF's ``X-CSRFToken``), 2. the form
+    field ``csrf_token`` (form bodies only), 3. the JSON field ``csrf_token`` (JSON
+    bodies only). Never the query string. A JSON token that is not a string is a
+    400. Both headers with different values give ``""``, which never validates:
+    the request is refused rather than one of two tokens picked.
     """
     header = request.headers.get(HEADER)
+    alternate = request.headers.get(ALT_HEADER)
+    if header and alternate and header != alternate:
+        return ""
+    header = header or alternate
     if header:
         return header
     if request.mimetype in _FORM_MIMETYPES:

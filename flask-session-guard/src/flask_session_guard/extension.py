@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, Flask, Response, after_this_request, current_app, g, request, session
 
 from . import csrf
+from .body_limit import install_request_class, refuse_oversized_body
 from .clock import Clock, SystemClock, isoformat
 from .deployment import watch_deployment
 from .errors import (
@@ -28,11 +29,13 @@ from .errors import (
     SessionLimit,
     SessionRequired,
     SessionRevoked,
+    register_error_handlers,
 )
 from .interface import ServerSessionInterface
 from .log_safety import security_log
 from .metrics import instrument
 from .origin import OriginPolicy
+from .security_headers import register_security_headers
 from .session import ServerSession, SessionState
 from .session_limit import make_room
 from .settings import SessionSettings, apply_defaults
@@ -92,12 +95,15 @@ class SessionManager:
         """Validate the config, open the store and become ``app``'s session interface."""
         apply_defaults(app.config, session_timeout=self.session_timeout)
         settings = SessionSettings.from_config(app.config)
-        store = self._store or open_store(
-            settings.store_url,
-            instance_path=app.instance_path,
-            redis=settings.redis,
-            postgres=settings.postgres,
-        )
+        # Not ``self._store or ...``: an empty store has len() 0 and would be replaced.
+        store = self._store
+        if store is None:
+            store = open_store(
+                settings.store_url,
+                instance_path=app.instance_path,
+                redis=settings.redis,
+                postgres=settings.postgres,
+            )
         store, metrics = instrument(app, store, lambda: self.clock.now().timestamp())
         interface = ServerSessionInterface(settings, store, self.clock)
         if metrics is not None:
@@ -107,6 +113,8 @@ class SessionManager:
             settings.public_origin, settings.trusted_origins, settings.csrf_allow_same_site
         )
         app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface, policy)
+        # Before the CSRF hook, so an oversized body meets 413 first.
+        _install_request_guards(app)
         watch_deployment(app)  # before the CSRF hook: its plain-http refusal names the fix
         if settings.csrf_enforce:
             app.before_request(_protect_unsafe_request)
@@ -119,6 +127,7 @@ class SessionManager:
         if prefix:
             app.register_blueprint(api_bp, url_prefix=prefix)
         app.cli.add_command(sessions_cli)
+        _install_answers(app, settings)
 
     # -- the guide's operations on the current session ------------------------------------
 
@@ -360,6 +369,36 @@ def _describe(record: SessionRecord, *, current_key: str | None) -> dict[str, An
         "ip": record.ip,
         "current": record.key == current_key,
     }
+
+
+def _install_request_guards(app: Flask) -> None:
+    """Hostile bodies answer 400/413, never 500; a declared oversized body is a 413 at once."""
+    install_request_class(app)
+    if app.config["SESSION_BODY_LIMIT"]:
+        app.before_request(refuse_oversized_body)
+
+
+def _install_answers(app: Flask, settings: SessionSettings) -> None:
+    """Error answers (envelope or page), the opt-in security headers, ``csrf_token()``."""
+    prefixes = app.config["SESSION_JSON_PREFIXES"]
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    api_prefix = app.config["SESSION_API_PREFIX"]
+    register_error_handlers(
+        app,
+        retry_after=settings.retry_after,
+        json_prefixes=(*prefixes, *([api_prefix] if api_prefix else [])),
+    )
+    headers = app.config["SESSION_SECURITY_HEADERS"]
+    if headers:
+        register_security_headers(app, headers if isinstance(headers, Mapping) else None)
+    # Flask-WTF's name, so templates written for it keep working.
+    app.jinja_env.globals.setdefault("csrf_token", _template_csrf_token)
+
+
+def _template_csrf_token() -> str:
+    """``{{ csrf_token() }}`` in a template: a token for this visitor's form."""
+    return get_session_manager().get_csrf_token()
 
 
 def get_session_manager() -> SessionManager:

@@ -1,6 +1,7 @@
 """``GET /metrics`` in the Prometheus text format (optional extra ``metrics``).
 
-Enabled by ``SESSION_METRICS=1``. Counters follow the audit events; store calls
+Enabled by ``SESSION_METRICS=1``: the ``session_metrics`` blueprint, and one
+registry per app (no process-wide one). Counters follow the audit events; store calls
 are timed by wrapping the store. With several gunicorn workers set
 ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory, and every scrape reports the
 figures of all workers together (prometheus_client's multiprocess mode).
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Flask, Response
+from flask import Blueprint, Flask, Response, current_app
 
 from .settings import ConfigError
 from .stores.base import SessionStore, StoreError
@@ -50,38 +51,49 @@ class InstrumentedStore:
 
 
 class Metrics:
-    """The counters, histogram and live-session gauge of one app."""
+    """The counters, histogram and live-session gauge of one app, in its own registry.
 
-    def __init__(self, store: SessionStore, now: Callable[[], float]) -> None:
-        from prometheus_client import Counter, Histogram
+    Each app gets a fresh :class:`prometheus_client.CollectorRegistry`, so several
+    apps in one process (tests, a dispatcher) never share or clash over names.
+    Names start with ``namespace`` (``SESSION_METRICS_NAMESPACE``).
+    """
 
-        self._store = store
-        self._now = now
-        self.created = Counter("dashboard_sessions_created_total", "Sessions created", ["kind"])
-        self.expired = Counter(
-            "dashboard_sessions_expired_total", "Sessions found expired", ["kind"]
+    def __init__(
+        self, store: SessionStore, now: Callable[[], float], namespace: str = "session_guard"
+    ) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry()
+        self._multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        n, reg = namespace, self.registry
+
+        def counter(name: str, text: str, labels: tuple[str, ...] = ()) -> Counter:
+            return Counter(f"{n}_{name}", text, labels, registry=reg)
+
+        self.created = counter("sessions_created_total", "Sessions created", ("kind",))
+        self.expired = counter("sessions_expired_total", "Sessions found expired", ("kind",))
+        self.revoked = counter("sessions_revoked_total", "Sessions revoked", ("by",))
+        self.cleared = counter("sessions_cleared_total", "Sessions cleared (logout)")
+        self.rotated = counter("sessions_rotated_total", "Session ids rotated")
+        self.csrf_refusals = counter(
+            "csrf_refusals_total", "Requests refused for their CSRF token", ("reason",)
         )
-        self.revoked = Counter("dashboard_sessions_revoked_total", "Sessions revoked", ["by"])
-        self.cleared = Counter("dashboard_sessions_cleared_total", "Sessions cleared (logout)")
-        self.rotated = Counter("dashboard_sessions_rotated_total", "Session ids rotated")
-        self.csrf_refusals = Counter(
-            "dashboard_csrf_refusals_total", "Requests refused for their CSRF token", ["reason"]
+        self.origin_refusals = counter(
+            "origin_refusals_total", "Unsafe requests refused for their origin"
         )
-        self.origin_refusals = Counter(
-            "dashboard_origin_refusals_total", "Unsafe requests refused for their origin"
+        self.cookie_refusals = counter(
+            "cookie_refusals_total", "Session cookies refused", ("reason",)
         )
-        self.cookie_refusals = Counter(
-            "dashboard_cookie_refusals_total", "Session cookies refused", ["reason"]
-        )
-        self.store_errors = Counter(
-            "dashboard_store_errors_total", "Store calls that failed", ["operation"]
-        )
+        self.store_errors = counter("store_errors_total", "Store calls that failed", ("operation",))
         self.latency = Histogram(
-            "dashboard_store_seconds",
+            f"{n}_store_seconds",
             "Store call latency",
             ["operation"],
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0),
+            registry=reg,
         )
+        self._live = _LiveSessions(f"{n}_sessions_live", store, now)
+        reg.register(self._live)
 
     def on_event(self, event: str, record: dict[str, Any]) -> None:
         """Audit listener: one event, one counter step."""
@@ -103,30 +115,46 @@ class Metrics:
             self.cookie_refusals.labels(reason=record.get("reason", "")).inc()
 
     def exposition(self) -> bytes:
-        """The text a scrape answers: every worker's counters plus the live gauge."""
+        """The text a scrape answers: the counters (every worker's) plus the live gauge."""
         from prometheus_client import CollectorRegistry, generate_latest
+
+        if not self._multiprocess:
+            return generate_latest(self.registry)
+        # Each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR; the
+        # collector adds them up, whichever worker answers the scrape.
+        from prometheus_client import multiprocess
+
+        scrape = CollectorRegistry()
+        multiprocess.MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]
+        scrape.register(self._live)
+        return generate_latest(scrape)
+
+
+class _LiveSessions:
+    """The gauge of live sessions, counted in the store at scrape time."""
+
+    def __init__(self, name: str, store: SessionStore, now: Callable[[], float]) -> None:
+        self._name, self._store, self._now = name, store, now
+
+    def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily
-        from prometheus_client.registry import REGISTRY, Collector
 
-        store, now = self._store, self._now
+        live = self._store.count_live(self._now())
+        yield GaugeMetricFamily(self._name, "Live sessions in the store", live)
 
-        class _Live(Collector):
-            def collect(self) -> Iterator[GaugeMetricFamily]:
-                yield GaugeMetricFamily(
-                    "dashboard_sessions_live", "Live sessions in the store", store.count_live(now())
-                )
 
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            from prometheus_client import multiprocess
+#: Serves ``GET /metrics``; ``init_app`` registers it when ``SESSION_METRICS`` is on.
+bp = Blueprint("session_metrics", __name__)
+METRICS_KEY = "session_metrics"
 
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        else:
-            registry = CollectorRegistry()
-            for collector in list(REGISTRY._collector_to_names):
-                registry.register(collector)
-        registry.register(_Live())
-        return generate_latest(registry)
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """The Prometheus exposition of this app (keep this path private in production)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    metrics: Metrics = current_app.extensions[METRICS_KEY]
+    return Response(metrics.exposition(), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
 
 
 def instrument(
@@ -135,6 +163,7 @@ def instrument(
     """With ``SESSION_METRICS`` on: serve ``/metrics`` and return the store wrapped for timing.
 
     Otherwise the store comes back untouched. A missing library stops start-up.
+    The app's :class:`Metrics` is ``app.extensions["session_metrics"]``.
     """
     if not app.config.get("SESSION_METRICS"):
         return store, None
@@ -142,29 +171,14 @@ def instrument(
         import prometheus_client  # noqa: F401
     except ImportError:
         raise ConfigError(
-            "SESSION_METRICS=1 needs prometheus_client: pip install 'indian-dashboard[metrics]'"
+            "SESSION_METRICS=1 needs prometheus_client: pip install 'flask-session-guard[metrics]'"
         ) from None
-    metrics = _metrics_for(store, now)
-
-    @app.get("/metrics")
-    def prometheus_metrics() -> Response:
-        """The Prometheus exposition (keep this path private in production)."""
-        from prometheus_client import CONTENT_TYPE_LATEST
-
-        return Response(metrics.exposition(), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
-
+    namespace = app.config.get("SESSION_METRICS_NAMESPACE") or "session_guard"
+    if not isinstance(namespace, str) or not namespace.isidentifier():
+        raise ConfigError(
+            f"SESSION_METRICS_NAMESPACE must be a Prometheus name like myapp, got {namespace!r}"
+        )
+    metrics = Metrics(store, now, namespace)
+    app.extensions[METRICS_KEY] = metrics
+    app.register_blueprint(bp)
     return InstrumentedStore(store, metrics), metrics
-
-
-_METRICS: Metrics | None = None
-
-
-def _metrics_for(store: SessionStore, now: Callable[[], float]) -> Metrics:
-    # prometheus_client registers metric names once per process; several apps in
-    # one process (tests) share the counters and point the gauge at the newest store.
-    global _METRICS
-    if _METRICS is None:
-        _METRICS = Metrics(store, now)
-    else:
-        _METRICS._store, _METRICS._now = store, now
-    return _METRICS

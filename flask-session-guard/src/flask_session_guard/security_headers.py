@@ -1,7 +1,13 @@
 """Headers on every answer: a strict Content-Security-Policy and friends.
 
-With ``SESSION_COOKIE_SECURE`` on (the site is served over HTTPS), every answer also
-carries ``Strict-Transport-Security: max-age=SESSION_HSTS_MAX_AGE; includeSubDomains``
+Off unless ``SESSION_SECURITY_HEADERS`` is set (``True``: :data:`HEADERS`; a
+mapping: :data:`HEADERS` with those names changed, ``None`` dropping one), because
+a strict policy is the app's choice: it forbids inline scripts and styles and
+anything loaded from elsewhere, and ``Cross-Origin-Opener-Policy`` cuts popups
+(OAuth sign-in windows) off from their opener.
+
+With the headers on and ``SESSION_COOKIE_SECURE`` on (the site is served over
+HTTPS), every answer also carries ``Strict-Transport-Security: max-age=SESSION_HSTS_MAX_AGE; includeSubDomains``
 (one year by default; 0 sends none), so a browser that has seen the site once never
 tries plain HTTP for it, or for hosts under it, again. ``includeSubDomains`` covers
 only names below this host (``*.dash.example.com``), never its siblings or parent;
@@ -65,8 +71,8 @@ def strict_transport_security(config: Mapping[str, Any]) -> str | None:
 
 
 class SecurityHeaders:
-    """WSGI middleware: adds :data:`HEADERS` (and ``extra``) to every answer that does
-    not set its own.
+    """WSGI middleware: adds ``headers`` (:data:`HEADERS`) to every answer that does not
+    set its own.
 
     It works on the plain ``(name, value)`` pairs handed to ``start_response``:
     ours are constants checked once, so every answer pays a list extend instead of
@@ -75,11 +81,11 @@ class SecurityHeaders:
     ``Response`` objects do not show them: look at what the client receives.)
     """
 
-    def __init__(self, app: WSGIApplication, extra: Mapping[str, str] | None = None) -> None:
+    def __init__(self, app: WSGIApplication, headers: Mapping[str, str] = HEADERS) -> None:
         self.app = app
         # Built once: the pairs to add, and their lower-case names to look for.
-        self._items = tuple({**HEADERS, **(extra or {})}.items())
-        self._names = frozenset(name.lower() for name, _ in self._items)
+        self._items = tuple(headers.items())
+        self._names = frozenset(name.lower() for name in headers)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         items, names = self._items, self._names
@@ -95,8 +101,18 @@ class SecurityHeaders:
         return self.app(environ, start)
 
 
-def register_security_headers(app: Flask) -> None:
-    """Wrap ``app.wsgi_app`` so every answer carries :data:`HEADERS` (and HSTS on HTTPS)."""
+def register_security_headers(
+    app: Flask, overrides: Mapping[str, str | None] | None = None
+) -> None:
+    """Wrap ``app.wsgi_app`` so every answer carries :data:`HEADERS` (and HSTS on HTTPS).
+
+    ``overrides`` changes single headers (e.g. a Content-Security-Policy that allows
+    a CDN); a ``None`` value leaves that header out.
+    """
+    merged: dict[str, str | None] = {**HEADERS}
     hsts = strict_transport_security(app.config)
-    extra = {"Strict-Transport-Security": hsts} if hsts else None
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, extra)  # type: ignore[method-assign]
+    if hsts:
+        merged["Strict-Transport-Security"] = hsts
+    merged.update(overrides or {})
+    headers = {name: value for name, value in merged.items() if value is not None}
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, headers)  # type: ignore[method-assign]

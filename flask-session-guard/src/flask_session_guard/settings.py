@@ -40,6 +40,14 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_HSTS_INCLUDE_SUBDOMAINS": True,
     # Where the session JSON API is mounted; unset, the app has no such routes.
     "SESSION_API_PREFIX": None,
+    # Paths whose errors are always the JSON envelope (besides SESSION_API_PREFIX).
+    "SESSION_JSON_PREFIXES": ("/api",),
+    # Refuse a declared body over MAX_CONTENT_LENGTH before any view runs.
+    "SESSION_BODY_LIMIT": True,
+    # True (or a mapping of changes): security_headers.HEADERS on every answer.
+    "SESSION_SECURITY_HEADERS": False,
+    # Metric names start with this (SESSION_METRICS).
+    "SESSION_METRICS_NAMESPACE": "session_guard",
     # Used by the redis:// store only.
     "SESSION_REDIS_PREFIX": "session:",
     "SESSION_REDIS_POOL_SIZE": 10,

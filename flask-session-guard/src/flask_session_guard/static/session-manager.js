@@ -442,8 +442,9 @@
       return r.clone().json().then(function (body) {
         takeToken(body);
         if (r.ok && body.session && typeof body.session.remaining_seconds === 'number' &&
-            body.session.is_active && !/\/api\/session\/extend$/.test(target.pathname)) {
-          if (/\/api\/broker\/connect$/.test(target.pathname)) st.absolute = false;
+            body.session.is_active && target.pathname !== url('extend')) {
+          // a new session (a login) has a new absolute lifetime
+          if (st.info && body.session.session_id !== st.info.session_id) st.absolute = false;
           st.warned = false;
           adopt(body.session);
           share('info');
