@@ -188,7 +188,7 @@ def recorded_commands(server: RedisServer) -> Iterator[list[Command]]:
     finished = threading.Event()
 
     def listen() -> None:
-        with monitor_client.monitor() as monitor:
+        with monitor_client.monitor() as monitor:  # type: ignore[no-untyped-call]
             started.set()
             for entry in monitor.listen():
                 words = entry["command"].split()

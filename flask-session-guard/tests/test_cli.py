@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_session_guard import ManualClock
 
 from .plain import MakeApp, log_in
@@ -42,7 +43,11 @@ def test_revoke_ends_one_session(app: Flask) -> None:
     client = log_in_client(app)
     (public_id,) = public_ids(app)
     assert run(app, "revoke", public_id) == f"Revoked session {public_id}.\n"
-    assert client.get("/me").json["error"] == "session_revoked"  # type: ignore[index]
+    assert client.get("/me").json == {
+        "status": "error",
+        "error": "session_revoked",
+        "message": "This session was ended from another device; connect again.",
+    }
     result = app.test_cli_runner().invoke(args=["sessions", "revoke", public_id])
     assert result.exit_code == 1
     assert "no live session has that id" in result.output
@@ -69,7 +74,7 @@ def test_two_apps_each_see_their_own_store(make_app: MakeApp, tmp_path: Path) ->
     assert "live sessions: 0" in run(second, "stats")
 
 
-def log_in_client(app: Flask) -> object:
+def log_in_client(app: Flask) -> FlaskClient:
     client = app.test_client()
     log_in(client)
     return client

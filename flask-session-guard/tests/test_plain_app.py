@@ -119,7 +119,7 @@ class TestHostileBodies:
             method="POST",
             input_stream=io.BytesIO(body),
             content_type="application/json",
-            headers={"X-CSRF-Token": token},
+            headers=[("X-CSRF-Token", token)],
         ).get_environ()
         # A chunked body declares no length; the server marks the stream as ending.
         del environ["CONTENT_LENGTH"]

@@ -75,4 +75,4 @@ def test_the_example_works(example: ModuleType) -> None:
     assert client.get("/api/session/info").json["session"]["is_active"] is True  # type: ignore[index]
     assert client.post("/logout", data={"csrf_token": form_token(client)}).status_code == 302
     assert client.get("/api/me").status_code == 401
-    assert (Path(example.__file__).parent / "instance" / "sessions.sqlite3").exists()
+    assert (Path(str(example.__file__)).parent / "instance" / "sessions.sqlite3").exists()

@@ -1,11 +1,18 @@
 """``/api/openapi.json``: the OpenAPI 3.1 document of the JSON API.
 
-Written by hand, route by route. A few parts are built from the code's own tables
-(the brokers and their credential fields, the symbol pattern, the error codes) so
-that they cannot drift. ``tests/test_openapi.py`` keeps the rest true: every
-``/api`` rule is documented, every documented operation exists, and the answers
-of a real session validate against the schemas; the schemathesis run checks every
-answer to generated requests against the documented status codes and schemas.
+Built by :func:`flask_session_guard.openapi.openapi_document` from the app's URL
+map: the session API documents itself (its operations sit beside its routes in the
+library); the dashboard's operations are the table :data:`OPERATIONS` below, by
+endpoint, with the dashboard's schemas and error codes. A few parts are built from
+the code's own tables (the brokers and their credential fields, the symbol
+pattern) so that they cannot drift. ``tests/test_openapi.py`` keeps the rest true:
+every ``/api`` rule is documented, every documented operation exists, and the
+answers of a real session validate against the schemas; the schemathesis run
+checks every answer to generated requests against the documented status codes
+and schemas.
+
+To document a new route: add its :class:`Operation` to :data:`OPERATIONS`; a new
+error code goes into :data:`ERRORS` (a new status with its ``response`` name).
 """
 
 from __future__ import annotations
@@ -13,117 +20,46 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
-from flask_session_guard.api import LIST_PAGE_DEFAULT, LIST_PAGE_MAX
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask_session_guard.openapi import (
+    BODY_TOKEN,
+    MESSAGE,
+    ErrorStatus,
+    Operation,
+    json_body,
+    obj,
+    ref,
+    success,
+)
+from flask_session_guard.openapi import (
+    ERRORS as LIBRARY_ERRORS,
+)
+from flask_session_guard.openapi import (
+    openapi_document as build_document,
+)
 
 from .broker import BROKER_NAMES, BROKERS, MAX_FIELD
 from .watchlist import MAX_SYMBOLS, SYMBOL_RE
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
-JSON = "application/json"
-
+#: Every error status and code the API answers with: the library's, then the dashboard's.
+ERRORS: dict[int, ErrorStatus] = {**LIBRARY_ERRORS}
 #: Every ``error`` code the API answers with, by HTTP status.
-ERROR_CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
-    400: ("bad_request",),
-    401: ("session_required", "session_expired", "session_revoked", "session_limit"),
-    403: ("csrf_missing", "csrf_invalid", "origin_mismatch"),
-    404: ("not_found",),
-    405: ("method_not_allowed",),
-    413: ("payload_too_large",),
-    415: ("unsupported_media_type",),
-    500: ("internal_error",),
-    503: ("store_unavailable",),
-}
+ERROR_CODES_BY_STATUS: dict[int, tuple[str, ...]] = {s: e.codes for s, e in ERRORS.items()}
 ERROR_CODES: tuple[str, ...] = tuple(c for codes in ERROR_CODES_BY_STATUS.values() for c in codes)
-
-_ERROR_TEXT = {
-    400: "The request is malformed: not JSON, not an object, or a field is wrong.",
-    401: "No active session (`session_required`), the cookie's session has ended "
-    "or timed out (`session_expired`), it was ended from another device "
-    "(`session_revoked`), or it was the oldest when the account went over "
-    "`SESSION_MAX_PER_ACCOUNT` (`session_limit`).",
-    403: "The CSRF token is missing or invalid, or the request comes from another origin.",
-    404: "Not found.",
-    413: "The body is larger than `MAX_CONTENT_LENGTH` (64 KiB by default).",
-    500: "The server failed to handle the request.",
-    503: "The session store is unavailable; retry after `Retry-After` seconds.",
-}
-_ERROR_RESPONSE_NAMES = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    413: "PayloadTooLarge",
-    500: "InternalError",
-    503: "StoreUnavailable",
-}
 
 #: A character ``str.strip()`` keeps: JSON Schema's ``\S`` is ECMA-262's, which counts
 #: U+001C..U+001F and U+0085 as text where Python (and so the app) counts them as space.
 NOT_BLANK = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
-#: The statuses every operation may answer besides its own.
-_ALWAYS = (500, 503)
-#: What an unsafe request may meet before its view runs: a body too large, a JSON
-#: token that is not a string, a missing session, a refused origin or token.
-_UNSAFE = (400, 401, 403, 413, *_ALWAYS)
-
-SESSION_SECURITY: list[dict[str, list[str]]] = [{"sessionCookie": []}]
-#: Works with or without a session cookie (a visitor without one gets one).
-OPTIONAL_SESSION: list[dict[str, list[str]]] = [{}, {"sessionCookie": []}]
-
-
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def _object(properties: dict[str, Any], *, extra: bool = False) -> dict[str, Any]:
-    """An object schema whose properties are all required."""
-    return {
-        "type": "object",
-        "required": list(properties),
-        "properties": properties,
-        "additionalProperties": extra,
-    }
-
-
-def _success(description: str, properties: dict[str, Any]) -> dict[str, Any]:
-    body = _object({"status": {"const": "success"}, **properties})
-    return {"description": description, "content": {JSON: {"schema": body}}}
-
-
-def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
-    answers: dict[str, Any] = {"200": ok}
-    for status in sorted(errors):
-        answers[str(status)] = _ref("responses", _ERROR_RESPONSE_NAMES[status])
-    return answers
-
-
-def _error_response(status: int) -> dict[str, Any]:
-    schema = {
-        "allOf": [
-            _ref("schemas", "Error"),
-            {"properties": {"error": {"enum": list(ERROR_CODES_BY_STATUS[status])}}},
-        ]
-    }
-    response: dict[str, Any] = {
-        "description": _ERROR_TEXT[status],
-        "content": {JSON: {"schema": schema}},
-    }
-    if status == 503:
-        response["headers"] = {
-            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}
-        }
-    return response
-
-
-def _json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"required": True, "description": description, "content": {JSON: {"schema": schema}}}
+_SESSION = {"session": ref("schemas", "Session")}
+_WATCHLIST = {"watchlist": ref("schemas", "Watchlist")}
+_WATCHLIST_AFTER = success("The watchlist after the change.", _WATCHLIST)
 
 
 def _credential_schema(broker: str) -> dict[str, Any]:
-    field = _ref("schemas", "CredentialField")
+    field = ref("schemas", "CredentialField")
     return {
         "type": "object",
         "description": f"What {BROKER_NAMES[broker]} needs.",
@@ -140,8 +76,8 @@ def _connect_body() -> dict[str, Any]:
             "required": ["broker", "credentials"],
             "properties": {
                 "broker": {"const": broker},
-                "credentials": _ref("schemas", f"{broker.capitalize()}Credentials"),
-                "csrf_token": _BODY_TOKEN,
+                "credentials": ref("schemas", f"{broker.capitalize()}Credentials"),
+                "csrf_token": BODY_TOKEN,
             },
         }
         for broker in BROKERS
@@ -149,471 +85,167 @@ def _connect_body() -> dict[str, Any]:
     return {"oneOf": variants}
 
 
-_CSRF_DESCRIPTION = (
-    "The CSRF token from `GET /api/session/csrf-token` (or from the last connect). "
-    "Every unsafe request needs it; a JSON body may carry it as `csrf_token` instead "
-    "(JSON content type only), but this header is checked first and the query "
-    "string never counts. A fresh mask of the same secret is handed out on every "
-    "answer; every mask validates."
-)
-
-#: The token in a JSON body: read (and then it must be a string) only without the header.
-_BODY_TOKEN: dict[str, Any] = {
-    "description": "The CSRF token, for clients that cannot set X-CSRF-Token. Ignored "
-    "when the header is present; otherwise it must be a string."
-}
-
-_UNSAFE_OPERATION: dict[str, Any] = {
-    "security": SESSION_SECURITY,
-    "parameters": [_ref("parameters", "CsrfToken")],
-}
-
-
-def _build() -> dict[str, Any]:
-    session_ok = {"session": _ref("schemas", "Session")}
-    message = {"message": {"type": "string", "minLength": 1}}
-    paths: dict[str, Any] = {
-        "/api/session/info": {
-            "get": {
-                "operationId": "sessionInfo",
-                "tags": ["session"],
-                "summary": "The session's status; passive (never counts as activity).",
-                "security": OPTIONAL_SESSION,
-                "responses": _responses(
-                    _success("The session (`is_active` is false before connecting).", session_ok),
-                    401,
-                    *_ALWAYS,
-                ),
-            }
-        },
-        "/api/session/csrf-token": {
-            "get": {
-                "operationId": "csrfToken",
-                "tags": ["session"],
-                "summary": "A CSRF token, masked afresh; a visitor without a session gets a "
-                "pre-login one (and its cookie).",
-                "security": OPTIONAL_SESSION,
-                "responses": _responses(
-                    _success("A token.", {"csrf_token": _ref("schemas", "CsrfToken")}),
-                    *_ALWAYS,
-                ),
-            }
-        },
-        "/api/session/extend": {
-            "post": {
-                **_UNSAFE_OPERATION,
-                "operationId": "extendSession",
-                "tags": ["session"],
-                "summary": "Reset the idle timer.",
-                "description": "`extended` is false once the absolute lifetime binds.",
-                "responses": _responses(
-                    _success(
-                        "Extended, or already at the absolute lifetime.",
-                        {**message, "extended": {"type": "boolean"}, **session_ok},
-                    ),
-                    *_UNSAFE,
-                ),
-            }
-        },
-        "/api/session/clear": {
-            "post": {
-                **_UNSAFE_OPERATION,
-                "operationId": "clearSession",
-                "tags": ["session"],
-                "summary": "Log out: the record is deleted, the cookie expired, and "
-                "`Clear-Site-Data` sent.",
-                "responses": _responses(_success("Logged out.", message), *_UNSAFE),
-            }
-        },
-        "/api/session/validate-csrf": {
-            "post": {
-                "operationId": "validateCsrf",
-                "tags": ["session"],
-                "summary": "Whether a token is valid for this session; changes nothing, so it "
-                "needs no token itself.",
-                "security": OPTIONAL_SESSION,
-                "requestBody": _json_body(
-                    {
-                        "type": "object",
-                        "required": ["csrf_token"],
-                        "properties": {"csrf_token": {"type": "string"}},
-                    },
-                    "The token to check.",
-                ),
-                "responses": _responses(
-                    _success("The verdict.", {"valid": {"type": "boolean"}}), 400, 413, *_ALWAYS
-                ),
-            }
-        },
-        "/api/session/list": {
-            "get": {
-                "operationId": "listSessions",
-                "tags": ["session"],
-                "summary": "The live sessions of this account, newest first, one page at a "
-                "time; `current` marks this one.",
-                "security": SESSION_SECURITY,
-                "parameters": [
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "required": False,
-                        "description": "Sessions per page.",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": LIST_PAGE_MAX,
-                            "default": LIST_PAGE_DEFAULT,
-                        },
-                    },
-                    {
-                        "name": "offset",
-                        "in": "query",
-                        "required": False,
-                        "description": "How many sessions to skip.",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 0,
-                            "maximum": 999999999,
-                            "default": 0,
-                        },
-                    },
-                ],
-                "responses": _responses(
-                    _success(
-                        "One page of the account's sessions.",
-                        {
-                            "sessions": {
-                                "type": "array",
-                                "items": _ref("schemas", "SessionSummary"),
-                                "maxItems": LIST_PAGE_MAX,
-                            },
-                            "total": {"type": "integer", "minimum": 0},
-                            "limit": {"type": "integer", "minimum": 1, "maximum": LIST_PAGE_MAX},
-                            "offset": {"type": "integer", "minimum": 0},
-                            "next_offset": {
-                                "type": ["integer", "null"],
-                                "description": "The next page's offset; null on the last page.",
-                            },
-                        },
-                    ),
-                    400,
-                    401,
-                    *_ALWAYS,
-                ),
-            }
-        },
-        "/api/session/revoke-others": {
-            "post": {
-                **_UNSAFE_OPERATION,
-                "operationId": "revokeOtherSessions",
-                "tags": ["session"],
-                "summary": "End every other session of this account (sign out everywhere else).",
-                "responses": _responses(
-                    _success(
-                        "How many were ended.",
-                        {**message, "revoked": {"type": "integer", "minimum": 0}},
-                    ),
-                    *_UNSAFE,
-                ),
-            }
-        },
-        "/api/session/{public_id}": {
-            "delete": {
-                **_UNSAFE_OPERATION,
-                "operationId": "revokeSession",
-                "tags": ["session"],
-                "summary": "End one other session of this account by its public id; 404 for "
-                "this session, another account's or one not live.",
-                "parameters": [
-                    {
-                        "name": "public_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": _ref("schemas", "PublicId"),
-                    },
-                    _ref("parameters", "CsrfToken"),
-                ],
-                "responses": _responses(
-                    _success("Ended.", {**message, "revoked": {"const": 1}}),
-                    404,
-                    *_UNSAFE,
-                ),
-            }
-        },
-        "/api/broker/connect": {
-            "post": {
-                "operationId": "connectBroker",
-                "tags": ["broker"],
-                "summary": "Start a fresh session for a broker account.",
-                "description": "Needs a pre-login CSRF token. Any previous session of this "
-                "visitor is deleted first; the answer carries the new session's token. "
-                "Credentials are kept encrypted and never echoed.",
-                "security": OPTIONAL_SESSION,
-                "parameters": [_ref("parameters", "CsrfToken")],
-                "requestBody": _json_body(_connect_body(), "The broker and its credentials."),
-                "responses": _responses(
-                    _success(
-                        "Connected.",
-                        {
-                            **message,
-                            "broker": _ref("schemas", "Broker"),
-                            **session_ok,
-                            "csrf_token": _ref("schemas", "CsrfToken"),
-                            "other_sessions": {
-                                "type": "integer",
-                                "minimum": 0,
-                                "description": "Other live sessions of this account, which "
-                                "POST /api/session/revoke-others can end.",
-                            },
-                        },
-                    ),
-                    *_UNSAFE,
-                ),
-            }
-        },
-        "/api/broker/status": {
-            "get": {
-                "operationId": "brokerStatus",
-                "tags": ["broker"],
-                "summary": "Which broker account this session is connected to.",
-                "security": SESSION_SECURITY,
-                "responses": _responses(
-                    _success(
-                        "Connected.",
-                        {"connected": {"const": True}, "broker": _ref("schemas", "Broker")},
-                    ),
-                    401,
-                    *_ALWAYS,
-                ),
-            }
-        },
-        "/api/broker/disconnect": {
-            "post": {
-                **_UNSAFE_OPERATION,
-                "operationId": "disconnectBroker",
-                "tags": ["broker"],
-                "summary": "End the session; the credentials go with it.",
-                "responses": _responses(_success("Disconnected.", message), *_UNSAFE),
-            }
-        },
-        "/api/watchlist": {
-            "get": {
-                "operationId": "listWatchlist",
-                "tags": ["watchlist"],
-                "summary": "The watchlist, in the order symbols were added.",
-                "security": SESSION_SECURITY,
-                "responses": _responses(
-                    _success("The watchlist.", {"watchlist": _ref("schemas", "Watchlist")}),
-                    401,
-                    *_ALWAYS,
-                ),
-            },
-            "post": {
-                **_UNSAFE_OPERATION,
-                "operationId": "addSymbol",
-                "tags": ["watchlist"],
-                "summary": "Add one symbol; adding one already there changes nothing.",
-                "requestBody": _json_body(
-                    {
-                        "type": "object",
-                        "required": ["symbol"],
-                        "properties": {
-                            "symbol": _ref("schemas", "Symbol"),
-                            "csrf_token": _BODY_TOKEN,
-                        },
-                    },
-                    "The symbol to add.",
-                ),
-                "responses": _responses(
-                    _success(
-                        "The watchlist after the change.",
-                        {"watchlist": _ref("schemas", "Watchlist")},
-                    ),
-                    *_UNSAFE,
-                ),
-            },
-        },
-        "/api/watchlist/{symbol}": {
-            "delete": {
-                **_UNSAFE_OPERATION,
-                "operationId": "removeSymbol",
-                "tags": ["watchlist"],
-                "summary": "Remove one symbol; 404 when it is not in the watchlist.",
-                "parameters": [
-                    {
-                        "name": "symbol",
-                        "in": "path",
-                        "required": True,
-                        "schema": _ref("schemas", "Symbol"),
-                    },
-                    _ref("parameters", "CsrfToken"),
-                ],
-                "responses": _responses(
-                    _success(
-                        "The watchlist after the change.",
-                        {"watchlist": _ref("schemas", "Watchlist")},
-                    ),
-                    404,
-                    *_UNSAFE,
-                ),
-            }
-        },
-        "/api/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "tags": ["meta"],
-                "summary": "This document.",
-                "responses": _responses(
-                    {
-                        "description": "The OpenAPI 3.1 document.",
-                        "content": {
-                            JSON: {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["openapi", "info", "paths"],
-                                    "properties": {"openapi": {"const": "3.1.0"}},
-                                }
-                            }
-                        },
-                    },
-                    500,
-                ),
-            }
-        },
-    }
-
-    schemas: dict[str, Any] = {
-        "Error": {
-            "description": "Every error under /api.",
-            **_object(
-                {
-                    "status": {"const": "error"},
-                    "error": {"enum": list(ERROR_CODES)},
-                    "message": {"type": "string", "minLength": 1},
-                }
-            ),
-        },
-        "PublicId": {
-            "type": "string",
-            "description": "A session's public id (a hash of its secret id).",
-            "pattern": "^[A-Za-z0-9_-]{22}$",
-        },
-        "SessionSummary": _object(
+#: The dashboard's operations, by endpoint.
+OPERATIONS: dict[str, Operation] = {
+    "broker_api.connect": Operation(
+        "connectBroker",
+        "broker",
+        "Start a fresh session for a broker account.",
+        success(
+            "Connected.",
             {
-                "session_id": _ref("schemas", "PublicId"),
-                "created_at": {"type": "string", "format": "date-time"},
-                "last_activity": {"type": "string", "format": "date-time"},
-                "device": {"type": "string", "description": 'E.g. "Chrome on Linux".'},
-                "ip": {"type": "string"},
-                "current": {"type": "boolean"},
-            }
-        ),
-        "Session": _object(
-            {
-                "session_id": {
-                    "type": "string",
-                    "description": "The public id (a hash of the secret id): it cannot be "
-                    "used to present the session.",
-                    "pattern": "^[A-Za-z0-9_-]{22}$",
+                **MESSAGE,
+                "broker": ref("schemas", "Broker"),
+                **_SESSION,
+                "csrf_token": ref("schemas", "CsrfToken"),
+                "other_sessions": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Other live sessions of this account, which "
+                    "POST /api/session/revoke-others can end.",
                 },
-                "created_at": {"type": "string", "format": "date-time"},
-                "last_activity": {"type": "string", "format": "date-time"},
-                "elapsed_seconds": {"type": "integer", "minimum": 0},
-                "remaining_seconds": {"type": "integer", "minimum": 0},
-                "is_active": {"type": "boolean"},
-                "expires_at": {"type": "string", "format": "date-time"},
-                "absolute_expires_at": {"type": "string", "format": "date-time"},
-                "idle_timeout_seconds": {"type": "integer", "minimum": 1},
-            }
+            },
         ),
-        "CsrfToken": {
-            "type": "string",
-            "description": "A masked token: 64 bytes, URL-safe base64 without padding.",
-            "pattern": "^[A-Za-z0-9_-]{86}$",
-        },
-        "BrokerName": {"enum": list(BROKERS)},
-        "Broker": _object(
+        session="optional",
+        unsafe=True,
+        description="Needs a pre-login CSRF token. Any previous session of this visitor "
+        "is deleted first; the answer carries the new session's token. Credentials are "
+        "kept encrypted and never echoed.",
+        request_body=json_body(_connect_body(), "The broker and its credentials."),
+    ),
+    "broker_api.status": Operation(
+        "brokerStatus",
+        "broker",
+        "Which broker account this session is connected to.",
+        success("Connected.", {"connected": {"const": True}, "broker": ref("schemas", "Broker")}),
+        errors=(401,),
+    ),
+    "broker_api.disconnect": Operation(
+        "disconnectBroker",
+        "broker",
+        "End the session; the credentials go with it.",
+        success("Disconnected.", MESSAGE),
+        unsafe=True,
+    ),
+    "watchlist_api.list_symbols": Operation(
+        "listWatchlist",
+        "watchlist",
+        "The watchlist, in the order symbols were added.",
+        success("The watchlist.", _WATCHLIST),
+        errors=(401,),
+    ),
+    "watchlist_api.add_symbol": Operation(
+        "addSymbol",
+        "watchlist",
+        "Add one symbol; adding one already there changes nothing.",
+        _WATCHLIST_AFTER,
+        unsafe=True,
+        request_body=json_body(
             {
-                "name": _ref("schemas", "BrokerName"),
-                "display_name": {"enum": list(BROKER_NAMES.values())},
-                "client_id": _ref("schemas", "CredentialField"),
-            }
+                "type": "object",
+                "required": ["symbol"],
+                "properties": {"symbol": ref("schemas", "Symbol"), "csrf_token": BODY_TOKEN},
+            },
+            "The symbol to add.",
         ),
-        "CredentialField": {
-            "type": "string",
-            "description": "Not blank; never echoed except `client_id`.",
-            "minLength": 1,
-            "maxLength": MAX_FIELD,
-            "pattern": NOT_BLANK,
-        },
-        "Symbol": {
-            "type": "string",
-            "description": "An NSE symbol, e.g. RELIANCE.",
-            "pattern": f"^{SYMBOL_RE.pattern}$",
-        },
-        "Watchlist": {
-            "type": "array",
-            "items": _ref("schemas", "Symbol"),
-            "maxItems": MAX_SYMBOLS,
-            "uniqueItems": True,
-        },
-        **{f"{b.capitalize()}Credentials": _credential_schema(b) for b in BROKERS},
-    }
-
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Indian Market Web Dashboard API",
-            "version": "1.0.0",
-            "description": (
-                "Session, broker and watchlist endpoints. The session lives server-side; "
-                "the browser holds only a signed id in the `session` cookie (`__Host-session` "
-                "when `SESSION_COOKIE_SECURE` is on). Every unsafe request needs a CSRF token "
-                "and, from a browser, a same-origin `Origin`/`Sec-Fetch-Site`. Every error is "
-                '`{"status": "error", "error": CODE, "message": TEXT}`. A method a path does '
-                "not support answers 405 `method_not_allowed` with an `Allow` header; a body "
-                "over the limit answers 413 `payload_too_large`."
-            ),
-        },
-        "tags": [{"name": n} for n in ("session", "broker", "watchlist", "meta")],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "sessionCookie": {
-                    "type": "apiKey",
-                    "in": "cookie",
-                    "name": "session",
-                    "description": "The signed session id set by csrf-token or connect "
-                    "(HttpOnly, SameSite=Lax).",
+    ),
+    "watchlist_api.remove_symbol": Operation(
+        "removeSymbol",
+        "watchlist",
+        "Remove one symbol; 404 when it is not in the watchlist.",
+        _WATCHLIST_AFTER,
+        unsafe=True,
+        errors=(404,),
+        path_params={"symbol": ref("schemas", "Symbol")},
+    ),
+    "openapi.openapi": Operation(
+        "openapi",
+        "meta",
+        "This document.",
+        {
+            "description": "The OpenAPI 3.1 document.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["openapi", "info", "paths"],
+                        "properties": {"openapi": {"const": "3.1.0"}},
+                    }
                 }
             },
-            "parameters": {
-                "CsrfToken": {
-                    "name": "X-CSRF-Token",
-                    "in": "header",
-                    "required": False,
-                    "description": _CSRF_DESCRIPTION,
-                    # An empty header counts as no header.
-                    "schema": {"type": "string", "minLength": 1},
-                }
-            },
-            "schemas": schemas,
-            "responses": {
-                name: _error_response(status) for status, name in _ERROR_RESPONSE_NAMES.items()
-            },
         },
-    }
+        session="none",
+    ),
+}
+
+SCHEMAS: dict[str, Any] = {
+    "BrokerName": {"enum": list(BROKERS)},
+    "Broker": obj(
+        {
+            "name": ref("schemas", "BrokerName"),
+            "display_name": {"enum": list(BROKER_NAMES.values())},
+            "client_id": ref("schemas", "CredentialField"),
+        }
+    ),
+    "CredentialField": {
+        "type": "string",
+        "description": "Not blank; never echoed except `client_id`.",
+        "minLength": 1,
+        "maxLength": MAX_FIELD,
+        "pattern": NOT_BLANK,
+    },
+    "Symbol": {
+        "type": "string",
+        "description": "An NSE symbol, e.g. RELIANCE.",
+        "pattern": f"^{SYMBOL_RE.pattern}$",
+    },
+    "Watchlist": {
+        "type": "array",
+        "items": ref("schemas", "Symbol"),
+        "maxItems": MAX_SYMBOLS,
+        "uniqueItems": True,
+    },
+    **{f"{b.capitalize()}Credentials": _credential_schema(b) for b in BROKERS},
+}
+
+_DESCRIPTION = (
+    "Session, broker and watchlist endpoints. The session lives server-side; the "
+    "browser holds only a signed id in the `{cookie}` cookie. Every unsafe request "
+    "needs a CSRF token and, from a browser, a same-origin `Origin`/`Sec-Fetch-Site`. "
+    'Every error is `{{"status": "error", "error": CODE, "message": TEXT}}`. A method a '
+    "path does not support answers 405 `method_not_allowed` with an `Allow` header; a "
+    "body over the limit answers 413 `payload_too_large`."
+)
+_KEY = "dashboard_openapi"
 
 
-_DOCUMENT = _build()
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """A copy of ``app``'s document (callers may change it)."""
+    return copy.deepcopy(_document(app))
 
 
-def openapi_document() -> dict[str, Any]:
-    """A copy of the document (callers may change it)."""
-    return copy.deepcopy(_DOCUMENT)
+def _document(app: Flask) -> dict[str, Any]:
+    # Built on first use, once every blueprint is registered, and kept per app.
+    document: dict[str, Any] | None = app.extensions.get(_KEY)
+    if document is None:
+        cookie = app.extensions["session_manager"].settings.cookie_name
+        document = build_document(
+            app,
+            info={
+                "title": "Indian Market Web Dashboard API",
+                "version": "1.0.0",
+                "description": _DESCRIPTION.format(cookie=cookie),
+            },
+            tags=["session", "broker", "watchlist", "meta"],
+            schemas=SCHEMAS,
+            operations=OPERATIONS,
+            errors=ERRORS,
+        )
+        app.extensions[_KEY] = document
+    return document
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI document of this API."""
-    return jsonify(_DOCUMENT)
+    return jsonify(_document(current_app))

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import functools
 import os
-import re
+import tempfile
 from collections import Counter
 from typing import Any
 
+from flask_session_guard.openapi import openapi_path
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from indian_dashboard import create_app
 from indian_dashboard.api.openapi import ERROR_CODES, ERROR_CODES_BY_STATUS, openapi_document
 
-DOC = openapi_document()
+__all__ = ["DOC", "FUZZ_SCALE", "TRIED", "openapi_path"]
+
+#: Where the app that documents itself keeps its instance folder (nothing is written).
+_INSTANCE = tempfile.TemporaryDirectory(prefix="openapi-")
+#: The document of an app with the test servers' settings (cookie "session", SameSite=Lax).
+DOC = openapi_document(
+    create_app(
+        {"SECRET_KEY": "openapi-document-key", "SESSION_STORE_URL": "memory://"},
+        instance_path=_INSTANCE.name,
+    )
+)
 _DOC_URI = "urn:indian-dashboard:openapi"
 _REGISTRY: Registry[Any] = Registry().with_resource(_DOC_URI, DRAFT202012.create_resource(DOC))
 _METHODS = ("get", "put", "post", "delete", "patch")
@@ -43,11 +55,6 @@ def documented_operations() -> set[tuple[str, str]]:
         for method in item
         if method in _METHODS
     }
-
-
-def openapi_path(rule: str) -> str:
-    """A Werkzeug rule as an OpenAPI path: ``/a/<path:b>`` becomes ``/a/{b}``."""
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
 
 
 def _escape(part: str) -> str:

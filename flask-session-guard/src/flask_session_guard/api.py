@@ -23,6 +23,9 @@ from .extension import (
     require_session,
     revoked_error,
 )
+from .openapi import MESSAGE, Operation, documented, json_body, ref, success
+
+_SESSION = {"session": ref("schemas", "Session")}
 
 #: ``GET list``: the page size when ``limit`` is not given, and the largest allowed.
 LIST_PAGE_DEFAULT = 20
@@ -64,6 +67,16 @@ def _no_store(response: Response) -> Response:
 
 @bp.get("/info")
 @passive
+@documented(
+    Operation(
+        "sessionInfo",
+        "session",
+        "The session's status; passive (never counts as activity).",
+        success("The session (`is_active` is false before login).", _SESSION),
+        session="optional",
+        errors=(401,),
+    )
+)
 def info() -> Response:
     """The session's status; 401 without one. Never counts as activity."""
     manager = get_session_manager()
@@ -80,6 +93,15 @@ def info() -> Response:
 
 @bp.get("/csrf-token")
 @passive
+@documented(
+    Operation(
+        "csrfToken",
+        "session",
+        "A CSRF token, masked afresh; a visitor without a session gets a pre-login one.",
+        success("A token.", {"csrf_token": ref("schemas", "CsrfToken")}),
+        session="optional",
+    )
+)
 def csrf_token() -> Response:
     """A CSRF token; a visitor without a session gets a pre-login one."""
     return jsonify(status="success", csrf_token=get_session_manager().get_csrf_token())
@@ -88,6 +110,19 @@ def csrf_token() -> Response:
 @bp.post("/extend")
 @require_session
 @require_csrf
+@documented(
+    Operation(
+        "extendSession",
+        "session",
+        "Reset the idle timer.",
+        success(
+            "Extended, or already at the absolute lifetime.",
+            {**MESSAGE, "extended": {"type": "boolean"}, **_SESSION},
+        ),
+        unsafe=True,
+        description="`extended` is false once the absolute lifetime binds.",
+    )
+)
 def extend() -> Response:
     """Reset the idle timer; ``extended`` is false once the absolute lifetime binds."""
     manager = get_session_manager()
@@ -103,6 +138,15 @@ def extend() -> Response:
 @bp.post("/clear")
 @require_session
 @require_csrf
+@documented(
+    Operation(
+        "clearSession",
+        "session",
+        "Log out: the record is deleted, the cookie expired, and `Clear-Site-Data` sent.",
+        success("Logged out.", MESSAGE),
+        unsafe=True,
+    )
+)
 def clear() -> Response:
     """Log out: the record is deleted and the cookie expired."""
     get_session_manager().clear_session()
@@ -111,6 +155,24 @@ def clear() -> Response:
 
 @bp.post("/validate-csrf")
 @csrf_exempt  # it checks the token in its body and changes nothing
+@documented(
+    Operation(
+        "validateCsrf",
+        "session",
+        "Whether a token is valid for this session; changes nothing, so it needs no token itself.",
+        success("The verdict.", {"valid": {"type": "boolean"}}),
+        session="optional",
+        errors=(400, 413),
+        request_body=json_body(
+            {
+                "type": "object",
+                "required": ["csrf_token"],
+                "properties": {"csrf_token": {"type": "string"}},
+            },
+            "The token to check.",
+        ),
+    )
+)
 def validate_csrf() -> Response:
     """Whether the ``csrf_token`` in the JSON body is valid for this session."""
     body = json_object()
@@ -124,6 +186,42 @@ def validate_csrf() -> Response:
 
 @bp.get("/list")
 @require_session
+@documented(
+    Operation(
+        "listSessions",
+        "session",
+        "The live sessions of this account, newest first, one page at a time; `current` "
+        "marks this one.",
+        success(
+            "One page of the account's sessions.",
+            {
+                "sessions": {
+                    "type": "array",
+                    "items": ref("schemas", "SessionSummary"),
+                    "maxItems": LIST_PAGE_MAX,
+                },
+                "total": {"type": "integer", "minimum": 0},
+                "limit": {"type": "integer", "minimum": 1, "maximum": LIST_PAGE_MAX},
+                "offset": {"type": "integer", "minimum": 0},
+                "next_offset": {
+                    "type": ["integer", "null"],
+                    "description": "The next page's offset; null on the last page.",
+                },
+            },
+        ),
+        errors=(400, 401),
+        query_params={
+            "limit": (
+                "Sessions per page.",
+                {"type": "integer", "minimum": 1, "maximum": LIST_PAGE_MAX, "default": LIST_PAGE_DEFAULT},
+            ),
+            "offset": (
+                "How many sessions to skip.",
+                {"type": "integer", "minimum": 0, "maximum": 999999999, "default": 0},
+            ),
+        },
+    )
+)
 def list_sessions() -> Response:
     """The live sessions of this account, newest first, marking the current one; paginated.
 
@@ -160,6 +258,15 @@ def _whole_arg(name: str, default: int, low: int, high: int | None) -> int:
 @bp.post("/revoke-others")
 @require_session
 @require_csrf
+@documented(
+    Operation(
+        "revokeOtherSessions",
+        "session",
+        "End every other session of this account (sign out everywhere else).",
+        success("How many were ended.", {**MESSAGE, "revoked": {"type": "integer", "minimum": 0}}),
+        unsafe=True,
+    )
+)
 def revoke_others() -> Response:
     """End every other session of this account."""
     count = get_session_manager().revoke_other_sessions()
@@ -169,6 +276,18 @@ def revoke_others() -> Response:
 @bp.delete("/<public_id:public_id>")
 @require_session
 @require_csrf
+@documented(
+    Operation(
+        "revokeSession",
+        "session",
+        "End one other session of this account by its public id; 404 for this session, "
+        "another account's or one not live.",
+        success("Ended.", {**MESSAGE, "revoked": {"const": 1}}),
+        unsafe=True,
+        errors=(404,),
+        path_params={"public_id": ref("schemas", "PublicId")},
+    )
+)
 def revoke(public_id: str) -> Response:
     """End one other session of this account by its public id."""
     if not get_session_manager().revoke_session(public_id):
