@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -129,3 +131,41 @@ def test_dashboard_wheel_holds_only_the_dashboard(wheels: dict[str, list[str]]) 
     assert "indian_dashboard/py.typed" in names
     assert "indian_dashboard/static/js/session-manager.js" in names
     assert not [n for n in names if n.startswith("flask_session_guard")]
+
+
+def third_party_imports(package: Path) -> set[str]:
+    """Top-level names ``package`` imports that are neither stdlib nor the package itself."""
+    found: set[str] = set()
+    for path in package.rglob("*.py"):
+        if "tests" in path.relative_to(package).parts:
+            continue
+        found.update(name.split(".")[0] for name in imported_modules(path))
+    return found - set(sys.stdlib_module_names) - {"__future__", "_typeshed", package.name}
+
+
+def declared(distribution: str) -> tuple[set[str], set[str]]:
+    """Import names of the installed ``distribution``'s runtime and optional dependencies.
+
+    Read from its metadata, which ``make`` refreshes whenever a pyproject changes.
+    """
+    runtime: set[str] = set()
+    optional: set[str] = set()
+    for requirement in importlib.metadata.requires(distribution) or []:
+        name = re.split(r"[\[<>=!~;\s]", requirement, maxsplit=1)[0].lower().replace("-", "_")
+        marker = requirement.partition(";")[2]
+        if "extra ==" not in marker:
+            runtime.add(name)
+        elif "test" not in marker:
+            optional.add(name)
+    return runtime, optional
+
+
+@pytest.mark.parametrize(
+    ("distribution", "package"),
+    [("flask-session-guard", PACKAGE), ("indian-dashboard", REPO / "indian_dashboard")],
+)
+def test_runtime_dependencies_are_what_the_code_imports(distribution: str, package: Path) -> None:
+    runtime, optional = declared(distribution)
+    imported = third_party_imports(package)
+    # Optional drivers (redis, prometheus_client) are imported lazily, behind their extra.
+    assert imported - (optional - runtime) == runtime
