@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_session_guard import CsrfMissing, SessionRequired, get_session_manager
+from flask_session_guard import ConfigError, CsrfMissing, SessionRequired, get_session_manager
 from flask_session_guard.errors import preferred_format
 
 from .plain import BROWSER_ACCEPT, MakeApp, SwitchableStore, log_in
@@ -45,6 +45,11 @@ class TestNegotiation:
     ) -> None:
         with app.test_request_context(path, headers=headers):
             assert preferred_format() == expected
+
+    @pytest.mark.parametrize("bad", [5, ["api"], [None]])
+    def test_bad_json_prefixes_stop_start_up(self, make_app: MakeApp, bad: object) -> None:
+        with pytest.raises(ConfigError, match="SESSION_JSON_PREFIXES"):
+            make_app(SESSION_JSON_PREFIXES=bad)
 
     def test_json_prefixes_are_configurable(self, make_app: MakeApp) -> None:
         app = make_app(SESSION_JSON_PREFIXES=("/v1/",), SESSION_API_PREFIX="/auth")

@@ -38,7 +38,7 @@ from .origin import OriginPolicy
 from .security_headers import register_security_headers
 from .session import ServerSession, SessionState
 from .session_limit import make_room
-from .settings import SessionSettings, apply_defaults
+from .settings import ConfigError, SessionSettings, apply_defaults
 from .stores import SessionGone, SessionRecord, SessionStore, open_store
 
 P = ParamSpec("P")
@@ -383,6 +383,12 @@ def _install_answers(app: Flask, settings: SessionSettings) -> None:
     prefixes = app.config["SESSION_JSON_PREFIXES"]
     if isinstance(prefixes, str):
         prefixes = (prefixes,)
+    if not isinstance(prefixes, (list, tuple)) or not all(
+        isinstance(p, str) and p.startswith("/") for p in prefixes
+    ):
+        raise ConfigError(
+            f"SESSION_JSON_PREFIXES must be a list of paths like /api, got {prefixes!r}"
+        )
     api_prefix = app.config["SESSION_API_PREFIX"]
     register_error_handlers(
         app,
