@@ -151,7 +151,7 @@ class TestPreLogin:
     def test_a_pre_login_visitor_has_no_session(self, app: Flask) -> None:
         client = _client(app)
         _token(client)
-        assert client.get("/me").json["error"] == "session_required"
+        assert client.get("/me").json["error"] == "session_required"  # type: ignore[index]
         assert get_session_state(app, client) == "pre_login"
 
 
@@ -189,7 +189,7 @@ class TestRotation:
 
         client, token = _logged_in(app)
         answer = client.post("/rotate-late", headers={"X-CSRF-Token": token})
-        assert answer.status_code == 401 and answer.json["error"] == "session_expired"
+        assert answer.status_code == 401 and answer.json["error"] == "session_expired"  # type: ignore[index]
         assert _store(app).count_live(_now(app)) == 0
 
     def test_rotation_of_a_live_session_moves_it(self, app: Flask) -> None:
@@ -212,7 +212,7 @@ class TestRotation:
 
 class TestActivity:
     def _last_activity(self, client: FlaskClient) -> str:
-        info = client.get("/api/session/info").json["session"]
+        info = client.get("/api/session/info").json["session"]  # type: ignore[index]
         stamp: str = info["last_activity"]
         return stamp
 
@@ -233,7 +233,7 @@ class TestActivity:
         clock.advance(30)
         assert client.post("/ping").status_code == 200
         junk = {"csrf_token": "junk"}
-        assert client.post("/api/session/validate-csrf", json=junk).json["valid"] is False
+        assert client.post("/api/session/validate-csrf", json=junk).json["valid"] is False  # type: ignore[index]
         assert client.post("/api/session/extend").status_code == 403
         assert self._last_activity(client) == before
 
@@ -258,5 +258,5 @@ class TestPlantedCookies:
         # Neither is adopted afterwards, whichever cookie is left.
         for value in (mine.value, planted.value):
             alone = bare.get("/me", headers={"Cookie": f"session={value}", "Host": HOST})
-            assert alone.json["error"] == "session_revoked"
+            assert alone.json["error"] == "session_revoked"  # type: ignore[index]
         assert victims_token  # the victim must log in again
