@@ -213,7 +213,12 @@ def validate_csrf() -> Response:
         query_params={
             "limit": (
                 "Sessions per page.",
-                {"type": "integer", "minimum": 1, "maximum": LIST_PAGE_MAX, "default": LIST_PAGE_DEFAULT},
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": LIST_PAGE_MAX,
+                    "default": LIST_PAGE_DEFAULT,
+                },
             ),
             "offset": (
                 "How many sessions to skip.",

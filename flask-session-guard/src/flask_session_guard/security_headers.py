@@ -7,7 +7,8 @@ anything loaded from elsewhere, and ``Cross-Origin-Opener-Policy`` cuts popups
 (OAuth sign-in windows) off from their opener.
 
 With the headers on and ``SESSION_COOKIE_SECURE`` on (the site is served over
-HTTPS), every answer also carries ``Strict-Transport-Security: max-age=SESSION_HSTS_MAX_AGE; includeSubDomains``
+HTTPS), every answer also carries
+``Strict-Transport-Security: max-age=SESSION_HSTS_MAX_AGE; includeSubDomains``
 (one year by default; 0 sends none), so a browser that has seen the site once never
 tries plain HTTP for it, or for hosts under it, again. ``includeSubDomains`` covers
 only names below this host (``*.dash.example.com``), never its siblings or parent;
