@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +20,13 @@ def plain_server(tmp_path: Path, *, workers: int = 2, **env: str) -> Iterator[st
     """Serve the plain app with gunicorn; yields its base URL (mount included)."""
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
+    # /healthz answers this: the poll then knows it reached this server, not another
+    # process that took the port before gunicorn could.
+    nonce = secrets.token_hex(8)
     full_env = {
         **os.environ,
         "PLAIN_STORE_URL": f"sqlite:///{tmp_path / 'plain.sqlite3'}",
+        "PLAIN_HEALTH_NONCE": nonce,
         **env,
     }
     process = start_logged(
@@ -41,7 +46,7 @@ def plain_server(tmp_path: Path, *, workers: int = 2, **env: str) -> Iterator[st
     )
     base = f"http://127.0.0.1:{port}{env.get('PLAIN_MOUNT', '')}"
     try:
-        wait_until_answers(process, base + "/healthz", log_path)
+        wait_until_answers(process, base + "/healthz", log_path, expect=nonce.encode())
         yield base
     finally:
         stop_process(process)

@@ -45,9 +45,18 @@ def start_logged(
 
 
 def wait_until_answers(
-    process: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 20
+    process: subprocess.Popen[bytes],
+    url: str,
+    log_path: Path,
+    timeout: float = 20,
+    *,
+    expect: bytes | None = None,
 ) -> None:
-    """Poll ``url`` until it answers 200; else stop ``process`` and raise with its log."""
+    """Poll ``url`` until it answers 200; else stop ``process`` and raise with its log.
+
+    With ``expect``, the answer must also be that body: proof that it is this
+    process answering, not another one that took the port meanwhile.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -55,10 +64,11 @@ def wait_until_answers(
             raise RuntimeError(f"server exited with {process.returncode}:\n{log}")
         try:
             with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
+                if answer.status == 200 and expect in (None, answer.read()):
                     return
         except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     stop_process(process)
     log = log_path.read_text(errors="replace")
     raise RuntimeError(f"server did not answer within {timeout:g} s:\n{log}")

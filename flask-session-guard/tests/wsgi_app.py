@@ -39,7 +39,8 @@ def page() -> str:
 
 @app.get("/healthz")
 def healthz() -> str:
-    return "ok"
+    """Answers the nonce the test started this server with."""
+    return os.environ.get("PLAIN_HEALTH_NONCE", "ok")
 
 
 _mount = os.environ.get("PLAIN_MOUNT", "")

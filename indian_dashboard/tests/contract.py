@@ -23,7 +23,10 @@ _INSTANCE = tempfile.TemporaryDirectory(prefix="openapi-")
 #: The document of an app with the test servers' settings (cookie "session", SameSite=Lax).
 DOC = openapi_document(
     create_app(
-        {"SECRET_KEY": "openapi-document-key-of-at-least-32-chars", "SESSION_STORE_URL": "memory://"},
+        {
+            "SECRET_KEY": "openapi-document-key-of-at-least-32-chars",
+            "SESSION_STORE_URL": "memory://",
+        },
         instance_path=_INSTANCE.name,
     )
 )
