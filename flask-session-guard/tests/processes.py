@@ -30,9 +30,17 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_logged(
-    args: list[str], *, log_path: Path, env: dict[str, str], cwd: Path
+    args: list[str],
+    *,
+    log_path: Path,
+    env: dict[str, str],
+    cwd: Path,
+    pass_fds: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` with stdout and stderr into ``log_path``, no stdin."""
+    """Start ``args`` with stdout and stderr into ``log_path``, no stdin.
+
+    ``pass_fds`` stay open in the child (e.g. a listening socket it serves on).
+    """
     with log_path.open("wb") as log_file:
         return subprocess.Popen(
             args,
@@ -41,22 +49,14 @@ def start_logged(
             stdin=subprocess.DEVNULL,
             env=env,
             cwd=cwd,
+            pass_fds=pass_fds,
         )
 
 
 def wait_until_answers(
-    process: subprocess.Popen[bytes],
-    url: str,
-    log_path: Path,
-    timeout: float = 20,
-    *,
-    expect: bytes | None = None,
+    process: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 20
 ) -> None:
-    """Poll ``url`` until it answers 200; else stop ``process`` and raise with its log.
-
-    With ``expect``, the answer must also be that body: proof that it is this
-    process answering, not another one that took the port meanwhile.
-    """
+    """Poll ``url`` until it answers 200; else stop ``process`` and raise with its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -64,7 +64,7 @@ def wait_until_answers(
             raise RuntimeError(f"server exited with {process.returncode}:\n{log}")
         try:
             with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200 and expect in (None, answer.read()):
+                if answer.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, OSError):
             pass
