@@ -103,8 +103,8 @@ def shoot(browser: Any, url: str, size: dict[str, Any], suffix: str, client_id: 
 
 def main() -> int:
     from playwright.sync_api import sync_playwright
+    from tests.fixtures import CHROMIUM, CHROMIUM_ARGS
 
-    from indian_dashboard.tests.browser import CHROMIUM, CHROMIUM_ARGS
     from indian_dashboard.tests.servers import start_server
 
     OUT.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from flask_session_guard import ManualClock
 
 from .fixtures import (
+    chromium,
     clock,
     own_postgres,
     own_redis,
@@ -23,6 +24,7 @@ from .fixtures import (
 from .plain import MakeApp, SwitchableStore, build_plain_app
 
 __all__ = [
+    "chromium",
     "clock",
     "own_postgres",
     "own_redis",

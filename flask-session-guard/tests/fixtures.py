@@ -1,5 +1,5 @@
 """Fixtures both test suites use: a clock, each store, a private redis-server and
-PostgreSQL server.
+PostgreSQL server, Chromium.
 
 The library's conftest and the dashboard's import them by name.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask_session_guard import ManualClock, MemorySessionStore, SessionStore, SQLiteSessionStore
@@ -115,3 +116,49 @@ def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test alone: free to stop and start again."""
     with PostgresServer.running() as server:
         yield server
+
+
+#: Debian's Chromium (never a downloaded build) and the flags every browser test uses.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+#: The one Playwright of this process and its Chromium, with how many fixtures use them.
+_SHARED: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium through Playwright, one for the whole run.
+
+    One process may run only one Playwright. Both suites' conftests register this
+    fixture, which pytest treats as two, so they share one instance through
+    ``_SHARED`` (the last one to finish closes it). Launch another browser with
+    ``chromium.browser_type.launch``.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run `make system-deps`")
+    if not _SHARED:
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        _SHARED.update(playwright=playwright, browser=browser, users=0)
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1
+        if not _SHARED["users"]:
+            _SHARED["browser"].close()
+            _SHARED["playwright"].stop()
+            _SHARED.clear()

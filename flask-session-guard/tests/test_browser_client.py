@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,8 +17,6 @@ import pytest
 from .live import plain_server
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +28,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium through Playwright (never a downloaded build)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: run `make system-deps`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
-
-
-def test_client_under_a_sub_path(shop: str, browser: Any) -> None:
-    context = browser.new_context()
+def test_client_under_a_sub_path(shop: str, chromium: Any) -> None:
+    context = chromium.new_context()
     context.set_default_timeout(5000)
     paths: list[str] = []
     context.on("request", lambda r: paths.append(urlsplit(r.url).path))

@@ -2,7 +2,8 @@
 
 A :class:`Person` is one browser context (one cookie jar, any number of tabs);
 it records every request its tabs send, so tests can count what the server sees.
-Each :class:`Tab` records the session events its page fires.
+Each :class:`Tab` records the session events its page fires. Chromium itself is
+the shared ``chromium`` fixture (tests/fixtures.py of the library).
 """
 
 from __future__ import annotations
@@ -15,15 +16,6 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, Request
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
 
 #: Records the four session events on window.__events, before any page script runs.

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_session_guard import ManualClock
 from tests.fixtures import (
+    chromium,
     clock,
     own_postgres,
     own_redis,
@@ -27,8 +28,10 @@ from indian_dashboard import create_app
 
 from .servers import SECRET, LiveServer, start_server
 
-# Shared with the library's tests (store contract, private redis-server and PostgreSQL).
+# Shared with the library's tests (store contract, private redis-server and PostgreSQL,
+# Chromium).
 __all__ = [
+    "chromium",
     "clock",
     "own_postgres",
     "own_redis",
@@ -143,23 +146,6 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 #: Environment of the servers the browser tests use: exact activity figures.
 BROWSER_ENV = {"SESSION_ACTIVITY_INTERVAL": "0", "SESSION_ABSOLUTE_TIMEOUT": "3600"}
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Debian's headless Chromium (never a downloaded build), shared by the browser tests."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium is missing: run `make system-deps`")
-    from playwright.sync_api import sync_playwright
-
-    from .browser import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

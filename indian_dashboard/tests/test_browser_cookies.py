@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
+from tests.fixtures import CHROMIUM, CHROMIUM_ARGS
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, KITE, Person
+from .browser import KITE, Person
 from .conftest import LiveServer
 from .http_visitor import HttpVisitor
 
