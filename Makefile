@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
-SOURCES := flask-session-guard indian_dashboard bench scripts
+SOURCES := flask-session-guard indian_dashboard broker_emulator bench scripts
 
 .PHONY: run test test-browser js-tools js-size screenshots load bench bench-scale lint typecheck system-deps clean
 

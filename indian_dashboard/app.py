@@ -14,7 +14,7 @@ from flask_session_guard.errors import register_error_handlers
 from flask_session_guard.security_headers import register_security_headers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import account, secret_key
+from . import account, brokers, secret_key
 from .api import register_api
 from .cli import sessions_group
 from .config import config_from_env
@@ -72,6 +72,7 @@ def create_app(
         )
     register_error_handlers(app, retry_after=app.config["SESSION_STORE_RETRY_AFTER"])
     register_security_headers(app)
+    brokers.init_app(app)
     register_api(app)
 
     register_pages(app)

@@ -26,13 +26,20 @@ JSON = "application/json"
 #: Every ``error`` code the API answers with, by HTTP status.
 ERROR_CODES_BY_STATUS: dict[int, tuple[str, ...]] = {
     400: ("bad_request",),
-    401: ("session_required", "session_expired", "session_revoked", "session_limit"),
+    401: (
+        "session_required",
+        "session_expired",
+        "session_revoked",
+        "session_limit",
+        "broker_auth_failed",
+    ),
     403: ("csrf_missing", "csrf_invalid", "origin_mismatch"),
     404: ("not_found",),
     405: ("method_not_allowed",),
     413: ("payload_too_large",),
     415: ("unsupported_media_type",),
     500: ("internal_error",),
+    502: ("broker_unavailable",),
     503: ("store_unavailable",),
 }
 ERROR_CODES: tuple[str, ...] = tuple(c for codes in ERROR_CODES_BY_STATUS.values() for c in codes)
@@ -41,12 +48,14 @@ _ERROR_TEXT = {
     400: "The request is malformed: not JSON, not an object, or a field is wrong.",
     401: "No active session (`session_required`), the cookie's session has ended "
     "or timed out (`session_expired`), it was ended from another device "
-    "(`session_revoked`), or it was the oldest when the account went over "
-    "`SESSION_MAX_PER_ACCOUNT` (`session_limit`).",
+    "(`session_revoked`), it was the oldest when the account went over "
+    "`SESSION_MAX_PER_ACCOUNT` (`session_limit`), or the broker refused the sign-in "
+    "(`broker_auth_failed`, with the broker's reason).",
     403: "The CSRF token is missing or invalid, or the request comes from another origin.",
     404: "Not found.",
     413: "The body is larger than `MAX_CONTENT_LENGTH` (64 KiB by default).",
     500: "The server failed to handle the request.",
+    502: "The broker could not be reached, timed out or failed (`broker_unavailable`).",
     503: "The session store is unavailable; retry after `Retry-After` seconds.",
 }
 _ERROR_RESPONSE_NAMES = {
@@ -56,6 +65,7 @@ _ERROR_RESPONSE_NAMES = {
     404: "NotFound",
     413: "PayloadTooLarge",
     500: "InternalError",
+    502: "BrokerUnavailable",
     503: "StoreUnavailable",
 }
 
@@ -88,9 +98,12 @@ def _object(properties: dict[str, Any], *, extra: bool = False) -> dict[str, Any
     }
 
 
+def _success_schema(properties: dict[str, Any]) -> dict[str, Any]:
+    return _object({"status": {"const": "success"}, **properties})
+
+
 def _success(description: str, properties: dict[str, Any]) -> dict[str, Any]:
-    body = _object({"status": {"const": "success"}, **properties})
-    return {"description": description, "content": {JSON: {"schema": body}}}
+    return {"description": description, "content": {JSON: {"schema": _success_schema(properties)}}}
 
 
 def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
@@ -124,13 +137,17 @@ def _json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _credential_schema(broker: str) -> dict[str, Any]:
     field = _ref("schemas", "CredentialField")
-    return {
-        "type": "object",
-        "description": f"What {BROKER_NAMES[broker]} needs.",
-        "required": list(BROKERS[broker]),
-        "properties": {name: field for name in BROKERS[broker]},
-        "additionalProperties": False,
-    }
+    variants = [
+        {
+            "type": "object",
+            "required": list(fields),
+            "properties": {name: field for name in fields},
+            "additionalProperties": False,
+        }
+        for fields in BROKERS[broker]
+    ]
+    schema = variants[0] if len(variants) == 1 else {"oneOf": variants}
+    return {"description": f"What {BROKER_NAMES[broker]} needs.", **schema}
 
 
 def _connect_body() -> dict[str, Any]:
@@ -344,31 +361,71 @@ def _build() -> dict[str, Any]:
             "post": {
                 "operationId": "connectBroker",
                 "tags": ["broker"],
-                "summary": "Start a fresh session for a broker account.",
-                "description": "Needs a pre-login CSRF token. Any previous session of this "
-                "visitor is deleted first; the answer carries the new session's token. "
-                "Credentials are kept encrypted and never echoed.",
+                "summary": "Sign in with a broker: a redirect to its login page, or the session.",
+                "description": "Needs a pre-login CSRF token. A redirect broker (Kite, Upstox, "
+                "Fyers, Dhan's consent) answers `status: redirect` and the page sends the "
+                "browser to `redirect_url`; the broker sends it back to "
+                "`/api/broker/{name}/callback`. A direct broker (Angel One, a Dhan access "
+                "token) answers with the new session. The account is the id the broker "
+                "confirms; credentials are never echoed.",
                 "security": OPTIONAL_SESSION,
                 "parameters": [_ref("parameters", "CsrfToken")],
                 "requestBody": _json_body(_connect_body(), "The broker and its credentials."),
-                "responses": _responses(
-                    _success(
-                        "Connected.",
+                "responses": {
+                    **_responses(
                         {
-                            **message,
-                            "broker": _ref("schemas", "Broker"),
-                            **session_ok,
-                            "csrf_token": _ref("schemas", "CsrfToken"),
-                            "other_sessions": {
-                                "type": "integer",
-                                "minimum": 0,
-                                "description": "Other live sessions of this account, which "
-                                "POST /api/session/revoke-others can end.",
-                            },
+                            "description": "Connected (direct), or go to the broker (redirect).",
+                            "content": {JSON: {"schema": {"oneOf": [
+                                _success_schema(
+                                    {
+                                        **message,
+                                        "broker": _ref("schemas", "Broker"),
+                                        **session_ok,
+                                        "csrf_token": _ref("schemas", "CsrfToken"),
+                                        "other_sessions": {
+                                            "type": "integer",
+                                            "minimum": 0,
+                                            "description": "Other live sessions of this "
+                                            "account, which POST /api/session/revoke-others "
+                                            "can end.",
+                                        },
+                                    }
+                                ),
+                                _object(
+                                    {
+                                        "status": {"const": "redirect"},
+                                        **message,
+                                        "redirect_url": {"type": "string", "format": "uri"},
+                                    }
+                                ),
+                            ]}}},
                         },
+                        502,
+                        *_UNSAFE,
                     ),
-                    *_UNSAFE,
-                ),
+                },
+            }
+        },
+        "/api/broker/{name}/callback": {
+            "get": {
+                "operationId": "brokerCallback",
+                "tags": ["broker"],
+                "summary": "Where the broker sends the browser back after its login page.",
+                "description": "Finishes the pending sign-in of this browser (single use, 10 "
+                "minutes) and redirects to `/`. Any failure is the connect page (HTML) with "
+                "the reason, never JSON.",
+                "security": OPTIONAL_SESSION,
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True,
+                     "schema": _ref("schemas", "BrokerName")},
+                ],
+                "responses": {
+                    "303": {"description": "Signed in: go to the dashboard."},
+                    "default": {
+                        "description": "The connect page with the reason (400, 401 or 502).",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                },
             }
         },
         "/api/broker/status": {
