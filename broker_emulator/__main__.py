@@ -9,6 +9,7 @@ from werkzeug.serving import run_simple
 
 from . import create_emulator
 from .demo import install
+from .server import BrokerRequestHandler
 from .state import Emulator
 
 
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the emulator only serves on loopback")
     state = Emulator()
     install(state, args.dashboard)
-    run_simple(args.host, args.port, create_emulator(state), threaded=True)
+    run_simple(args.host, args.port, create_emulator(state), threaded=True,
+               request_handler=BrokerRequestHandler)
     return 0
 
 

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import base_urls, create_emulator
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 from .state import Emulator
 
 
-class _QuietHandler(WSGIRequestHandler):
+class BrokerRequestHandler(WSGIRequestHandler):
+    """Keeps headers whose names hold ``_`` (Dhan's ``app_id``, ``app_secret``).
+
+    Werkzeug's server drops them (a header-smuggling defence for apps behind
+    proxies); Dhan's API relies on them, so the emulator must see them.
+    """
+
+    def make_environ(self) -> WSGIEnvironment:
+        environ = super().make_environ()
+        for key, value in self.headers.items():
+            if "_" in key:
+                environ["HTTP_" + key.upper()] = value
+        return environ
+
+
+class _QuietHandler(BrokerRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Tests read the emulator's ``calls`` instead of an access log."""
 

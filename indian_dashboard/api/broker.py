@@ -55,10 +55,10 @@ MAX_FIELD = 512
 KEPT_KEY = "credentials"
 
 
-class LoginNotPending(ApiError):
-    """A callback with no pending login for this browser, or the wrong state (400)."""
+class LoginNotPending(Exception):
+    """A callback with no pending login for this browser, or the wrong state: a page, 400."""
 
-    code, error = 400, "login_not_pending"
+    code = 400
     description = (
         "This sign-in cannot be finished: it was already used, it expired, or it was "
         "started in another browser. Connect again."
@@ -149,7 +149,7 @@ def callback(name: str) -> Response:
     try:
         adapter = ADAPTERS.get(name)
         if adapter is None:
-            raise LoginNotPending("No such broker.")
+            raise LoginNotPending()
         found = pending.take()
         if found is None or found.get("broker") != name:
             security_log.info("broker callback refused: no pending %s login", name)
@@ -161,7 +161,7 @@ def callback(name: str) -> Response:
                 raise LoginNotPending()
         login = adapter.finish(found["secrets"], request.args.to_dict(), _context(name))
         others = _begin(adapter, login, found.get("typed_id"))
-    except ApiError as err:
+    except (ApiError, LoginNotPending) as err:
         return connect_page(err.description, err.code or 400)
     # The dashboard offers to end the account's other sessions (ASVS 3.3.3).
     return redirect(f"/#other-sessions={others}" if others else "/", code=303)

@@ -421,6 +421,8 @@ def _build() -> dict[str, Any]:
                 ],
                 "responses": {
                     "303": {"description": "Signed in: go to the dashboard."},
+                    "500": _ref("responses", "InternalError"),
+                    "503": _ref("responses", "StoreUnavailable"),
                     "default": {
                         "description": "The connect page with the reason (400, 401 or 502).",
                         "content": {"text/html": {"schema": {"type": "string"}}},

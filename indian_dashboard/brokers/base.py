@@ -27,6 +27,20 @@ from flask_session_guard import ApiError
 
 log = logging.getLogger(__name__)
 
+
+def _no_broker_traffic(record: logging.LogRecord) -> bool:
+    """Drop httpx's request lines and httpcore's traces: their URLs and headers hold tokens.
+
+    (Kite's logout puts the access token in the query string; every call carries
+    one in a header.) Our own lines name the broker and the path only.
+    """
+    return False
+
+
+logging.getLogger("httpx").addFilter(_no_broker_traffic)
+# httpcore logs from child loggers (httpcore.http11, ...): a level is inherited, a filter not.
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
 #: India Standard Time: the brokers' token expiries are wall-clock times in IST.
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 #: The longest broker reason we repeat to the trader, in characters.

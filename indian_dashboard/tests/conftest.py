@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,13 +59,29 @@ def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Iterator[Flask]:
             "SESSION_STORE_URL": store_url,
             "SESSION_TIMEOUT": 600,
             "SESSION_ABSOLUTE_TIMEOUT": 3600,
-            **emulator().settings(),
         },
         clock=clock,
         instance_path=str(tmp_path / "instance"),
     )
     yield made
     made.extensions["session_manager"].store.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _brokers_are_the_emulator() -> Iterator[None]:
+    """Every app and test server of the run talks to the emulator, never a real broker.
+
+    Through the environment (as ``make demo`` does), so apps a test builds itself
+    and servers in subprocesses follow too.
+    """
+    saved = {k: os.environ.get(k) for k in emulator().settings()}
+    os.environ.update(emulator().settings())
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,8 @@ KITE_USERS = ("AB1234", "ZZ9", "PANEL1", "VICTIM1")
 PASSWORD = "password"
 #: A Dhan access token "made in Dhan Web": the quickest direct sign-in.
 DHAN = {"client_id": "1100000001", "access_token": "dhan-test-token"}
-#: More Dhan Web tokens some tests use (client id -> token).
-DHAN_TOKENS = {"ZZ9": "t", "D1": "tok", "D2": "bob-token"}
+#: More Dhan Web tokens some tests use (token -> client id).
+DHAN_TOKENS = {"t": "ZZ9", "tok": "D1", "bob-token": "D1"}
 
 _lock = threading.Lock()
 _server: EmulatorServer | None = None
@@ -39,7 +39,7 @@ def emulator() -> EmulatorServer:
             _apps[TEST_CLIENT_ORIGIN] = install(state, TEST_CLIENT_ORIGIN)
             for user in KITE_USERS:
                 state.add_account(Account("kite", user, PASSWORD, f"Trader {user}"))
-            for user, token in {DHAN["client_id"]: DHAN["access_token"], **DHAN_TOKENS}.items():
+            for token, user in {DHAN["access_token"]: DHAN["client_id"], **DHAN_TOKENS}.items():
                 state.add_account(Account("dhan", user, PASSWORD, f"Trader {user}"))
                 state.issue_token("dhan", user, "web", 10 * 365 * 86400.0, value=token)
             _server = EmulatorServer(state).start()
