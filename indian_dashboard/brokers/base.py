@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -217,19 +218,28 @@ class BrokerHttp:
     """
 
     settings: BrokerSettings
-    client: httpx.Client = field(init=False)
+    _client: httpx.Client | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    def __post_init__(self) -> None:
-        s = self.settings
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-            follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "indian-dashboard"},
-        )
+    @property
+    def client(self) -> httpx.Client:
+        """The shared client, built on first use (building one loads the CA bundle)."""
+        with self._lock:
+            if self._client is None:
+                s = self.settings
+                self._client = httpx.Client(
+                    timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+                    follow_redirects=False,
+                    headers={"Accept": "application/json", "User-Agent": "indian-dashboard"},
+                )
+            return self._client
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.client.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def call(
         self, display_name: str, method: str, url: str, *, logout: bool = False, **kwargs: Any

@@ -70,20 +70,31 @@ def sign_in(
     returns where the broker sends the browser (the dashboard's callback).
     """
     root = emulator().url
-    with httpx.Client(timeout=5, follow_redirects=False) as http:
-        url = redirect_url
-        for _ in range(5):
-            answer = http.get(url)
-            if answer.status_code != 302:
-                break
-            url = urljoin(url, answer.headers["Location"])
-        assert answer.status_code == 200, answer.text
-        posted = http.post(url, data={"user_id": user_id, "password": password,
-                                      "decision": decision})
-        assert posted.status_code == 302, posted.text
-        location = posted.headers["Location"]
-        assert not location.startswith(root), location
-        return location
+    http = _browser()
+    url = redirect_url
+    for _ in range(5):
+        answer = http.get(url)
+        if answer.status_code != 302:
+            break
+        url = urljoin(url, answer.headers["Location"])
+    assert answer.status_code == 200, answer.text
+    posted = http.post(url, data={"user_id": user_id, "password": password, "decision": decision})
+    assert posted.status_code == 302, posted.text
+    location = posted.headers["Location"]
+    assert not location.startswith(root), location
+    return location
+
+
+_http: httpx.Client | None = None
+
+
+def _browser() -> httpx.Client:
+    """One client for every sign-in (building one loads the CA bundle: slow)."""
+    global _http
+    with _lock:
+        if _http is None:
+            _http = httpx.Client(timeout=5, follow_redirects=False)
+        return _http
 
 
 def path_of(url: str) -> str:
