@@ -44,7 +44,7 @@ def login() -> Response:
     account = state.account("angelone", str(body.get("clientcode") or ""))
     if account is None or account.pin != body.get("password"):
         return _refused("Invalid clientcode or password", "AB1007")
-    if body.get("totp") != state.current_totp(account):
+    if not state.totp_matches(account, body.get("totp")):
         return _refused("Invalid totp", "AB1050")
     key = request.headers["X-PrivateKey"]
     jwt = state.issue_token("angelone", account.user_id, key)

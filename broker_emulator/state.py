@@ -184,3 +184,8 @@ class Emulator:
 
     def current_totp(self, account: Account) -> str:
         return totp(account.totp_secret, self.now())
+
+    def totp_matches(self, account: Account, code: object) -> bool:
+        """Whether ``code`` is this step's or the previous one's (a code typed late)."""
+        now = self.now()
+        return code in (totp(account.totp_secret, now), totp(account.totp_secret, now - 30))

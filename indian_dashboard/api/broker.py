@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 from typing import Any
 
@@ -51,6 +52,9 @@ BROKERS: dict[str, list[list[str]]] = {
 BROKER_NAMES = {name: adapter.display_name for name, adapter in ADAPTERS.items()}
 #: The longest credential value accepted, in characters.
 MAX_FIELD = 512
+#: Brokers' keys, ids, PINs and tokens are printable ASCII (they travel in HTTP headers).
+CREDENTIAL_PATTERN = r"^[ -~]*[!-~][ -~]*$"
+_CREDENTIAL_RE = re.compile(CREDENTIAL_PATTERN)
 #: Where the sealed broker token (and what later calls need) is kept in the session.
 KEPT_KEY = "credentials"
 
@@ -85,6 +89,8 @@ def _credentials(adapter: Broker, raw: Any) -> dict[str, str]:
             raise BadRequest(f"Credential field {name} must be a non-empty string.")
         if len(value) > MAX_FIELD:
             raise BadRequest(f"Credential field {name} is longer than {MAX_FIELD} characters.")
+        if not _CREDENTIAL_RE.match(value):
+            raise BadRequest(f"Credential field {name} must be printable ASCII.")
     return {name: raw[name].strip() for name in variant.fields}
 
 

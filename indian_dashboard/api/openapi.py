@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from flask_session_guard.api import LIST_PAGE_DEFAULT, LIST_PAGE_MAX
 
-from .broker import BROKER_NAMES, BROKERS, MAX_FIELD
+from .broker import BROKER_NAMES, BROKERS, CREDENTIAL_PATTERN, MAX_FIELD
 from .watchlist import MAX_SYMBOLS, SYMBOL_RE
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -600,10 +600,11 @@ def _build() -> dict[str, Any]:
         ),
         "CredentialField": {
             "type": "string",
-            "description": "Not blank; never echoed except `client_id`.",
+            "description": "Printable ASCII, not blank (brokers' keys, ids, PINs and tokens "
+            "are); never echoed except `client_id`.",
             "minLength": 1,
             "maxLength": MAX_FIELD,
-            "pattern": NOT_BLANK,
+            "pattern": CREDENTIAL_PATTERN,
         },
         "Symbol": {
             "type": "string",

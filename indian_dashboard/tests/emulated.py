@@ -18,12 +18,12 @@ from broker_emulator.state import Account, Emulator
 #: The test client's origin (Flask's test client is http://localhost).
 TEST_CLIENT_ORIGIN = "http://localhost"
 #: Kite traders the tests sign in as (password "password").
-KITE_USERS = ("AB1234", "ZZ9", "PANEL1", "VICTIM1")
+KITE_USERS = ("AB1234", "ZZ9", "PANEL1", "OFFER1", "VICTIM1")
 PASSWORD = "password"
 #: A Dhan access token "made in Dhan Web": the quickest direct sign-in.
 DHAN = {"client_id": "1100000001", "access_token": "dhan-test-token"}
 #: More Dhan Web tokens some tests use (token -> client id).
-DHAN_TOKENS = {"t": "ZZ9", "tok": "D1", "bob-token": "D1"}
+DHAN_TOKENS = {"t": "ZZ9", "tok": "D1", "bob-token": "D1", "secret-token": "DH42"}
 
 _lock = threading.Lock()
 _server: EmulatorServer | None = None
