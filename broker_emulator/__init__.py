@@ -7,14 +7,15 @@ README), with demo accounts. It is never started by ``make run``.
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask
 from markupsafe import Markup, escape
+from werkzeug.wrappers import Response
 
 from . import angelone, dhan, fyers, kite, upstox
 from .pages import html
 from .state import Account, App, Emulator
 
-__all__ = ["Account", "App", "Emulator", "create_emulator", "base_urls"]
+__all__ = ["Account", "App", "Emulator", "base_urls", "create_emulator"]
 
 
 def base_urls(root: str) -> dict[str, str]:
@@ -48,8 +49,10 @@ def create_emulator(state: Emulator) -> Flask:
                 if account.totp_secret
                 else f"password {account.password}"
             )
-            rows.append(f"<li>{escape(account.broker)}: {escape(account.user_id)} "
-                        f"({escape(account.name)}), {escape(secret)}</li>")
+            rows.append(
+                f"<li>{escape(account.broker)}: {escape(account.user_id)} "
+                f"({escape(account.name)}), {escape(secret)}</li>"
+            )
         body = Markup(f"<ul>{''.join(rows)}</ul>")
         return html("five brokers", "Demo broker accounts", body)
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
+from werkzeug.wrappers import Response
 
 from .pages import emulator, install_faults, json_answer
 
 bp = Blueprint("angelone", __name__, url_prefix="/angelone")
 install_faults(bp, "angelone")
 
-_NEEDED_HEADERS = ("X-UserType", "X-SourceID", "X-ClientLocalIP", "X-ClientPublicIP",
-                   "X-MACAddress", "X-PrivateKey")
+_NEEDED_HEADERS = (
+    "X-UserType",
+    "X-SourceID",
+    "X-ClientLocalIP",
+    "X-ClientPublicIP",
+    "X-MACAddress",
+    "X-PrivateKey",
+)
 
 
 def _refused(message: str, code: str) -> Response:
@@ -48,11 +55,13 @@ def login() -> Response:
         return _refused("Invalid totp", "AB1050")
     key = request.headers["X-PrivateKey"]
     jwt = state.issue_token("angelone", account.user_id, key)
-    return _ok({
-        "jwtToken": jwt,
-        "refreshToken": state.issue_token("angelone-refresh", account.user_id, key),
-        "feedToken": "feed-" + jwt[:10],
-    })
+    return _ok(
+        {
+            "jwtToken": jwt,
+            "refreshToken": state.issue_token("angelone-refresh", account.user_id, key),
+            "feedToken": "feed-" + jwt[:10],
+        }
+    )
 
 
 def _token() -> tuple[str, Any]:
@@ -71,16 +80,18 @@ def profile() -> Response:
         return _bad_token()
     account = emulator().account("angelone", found.user_id)
     assert account is not None
-    return _ok({
-        "clientcode": account.user_id,
-        "name": account.name,
-        "email": "",
-        "mobileno": "",
-        "exchanges": ["NSE", "BSE"],
-        "products": ["DELIVERY", "INTRADAY"],
-        "lastlogintime": "",
-        "brokerid": "",
-    })
+    return _ok(
+        {
+            "clientcode": account.user_id,
+            "name": account.name,
+            "email": "",
+            "mobileno": "",
+            "exchanges": ["NSE", "BSE"],
+            "products": ["DELIVERY", "INTRADAY"],
+            "lastlogintime": "",
+            "brokerid": "",
+        }
+    )
 
 
 @bp.post("/rest/secure/angelbroking/user/v1/logout")

@@ -12,8 +12,7 @@ ACCOUNTS = (
     Account("kite", "ZV9999", "demo-victim", "Vikram Iyer"),
     Account("upstox", "UP1234", "demo-upstox", "Ravi Kumar"),
     Account("fyers", "XF1234", "demo-fyers", "Meera Shah"),
-    Account("angelone", "A123456", "", "Kabir Das", pin="1234",
-            totp_secret="JBSWY3DPEHPK3PXP"),
+    Account("angelone", "A123456", "", "Kabir Das", pin="1234", totp_secret="JBSWY3DPEHPK3PXP"),
     Account("dhan", "1000000001", "demo-dhan", "Neha Gupta"),
 )
 #: A Dhan access token "made in Dhan Web" for the demo trader.

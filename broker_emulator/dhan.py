@@ -9,7 +9,8 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, redirect, request
+from werkzeug.wrappers import Response
 
 from .pages import emulator, html, install_faults, json_answer, login_form, page, signed_in
 from .state import App

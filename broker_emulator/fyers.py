@@ -6,7 +6,8 @@ import hashlib
 import hmac
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, redirect, request
+from werkzeug.wrappers import Response
 
 from .pages import emulator, install_faults, json_answer, login_form, page, signed_in
 
@@ -39,8 +40,12 @@ def generate_authcode() -> Response:
         return login_form(NAME, "Login to Fyers", carry, error=outcome)
     user_id, decision = outcome
     if decision == "deny":
-        query = {"s": "error", "code": "-1", "message": "User denied access",
-                 "state": carry["state"]}
+        query = {
+            "s": "error",
+            "code": "-1",
+            "message": "User denied access",
+            "state": carry["state"],
+        }
         return _back(uri, query)
     code = emulator().issue_code("fyers", app.key, user_id, uri)
     return _back(uri, {"s": "ok", "code": "200", "auth_code": code, "state": carry["state"]})
@@ -55,10 +60,15 @@ def validate_authcode() -> Response:
     code = str(body.get("code") or "")
     # Which app is this? The code names it; the hash proves the secret.
     app = next(
-        (a for a in list(state.apps.values()) if a.broker == "fyers"
-         and hmac.compare_digest(
-             hashlib.sha256(f"{a.key}:{a.secret}".encode()).hexdigest(),
-             str(body.get("appIdHash") or ""))),
+        (
+            a
+            for a in list(state.apps.values())
+            if a.broker == "fyers"
+            and hmac.compare_digest(
+                hashlib.sha256(f"{a.key}:{a.secret}".encode()).hexdigest(),
+                str(body.get("appIdHash") or ""),
+            )
+        ),
         None,
     )
     if app is None:
@@ -68,8 +78,13 @@ def validate_authcode() -> Response:
         return _error(-374, "Invalid auth code", 400)
     access = state.issue_token("fyers", grant.user_id, app.key)
     return json_answer(
-        {"s": "ok", "code": 200, "message": "", "access_token": access,
-         "refresh_token": "refresh-" + access[:8]}
+        {
+            "s": "ok",
+            "code": 200,
+            "message": "",
+            "access_token": access,
+            "refresh_token": "refresh-" + access[:8],
+        }
     )
 
 

@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 from markupsafe import Markup, escape
+from werkzeug.wrappers import Response
 
 from .state import Emulator
 

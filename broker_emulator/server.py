@@ -40,7 +40,10 @@ class EmulatorServer:
     def __init__(self, state: Emulator, host: str = "127.0.0.1") -> None:
         self.state = state
         self._server: BaseWSGIServer = make_server(
-            host, 0, create_emulator(state), threaded=True,
+            host,
+            0,
+            create_emulator(state),
+            threaded=True,
             request_handler=_QuietHandler,
         )
         self._thread = threading.Thread(

@@ -110,7 +110,11 @@ class Emulator:
         return account
 
     def add_app(
-        self, broker: str, redirect_url: str = "", *, key: str | None = None,
+        self,
+        broker: str,
+        redirect_url: str = "",
+        *,
+        key: str | None = None,
         secret: str | None = None,
     ) -> App:
         """Register an app; a key and secret are made up unless given."""
@@ -141,8 +145,9 @@ class Emulator:
             )
         return code
 
-    def redeem(self, broker: str, code: str, app_key: str, redirect_uri: str | None = None
-               ) -> Grant | str:
+    def redeem(
+        self, broker: str, code: str, app_key: str, redirect_uri: str | None = None
+    ) -> Grant | str:
         """Use a code once: the grant, or why not (``unknown``, ``used``, ``expired``)."""
         with self._lock:
             grant = self._grants.get(code)
@@ -157,8 +162,14 @@ class Emulator:
                 return "expired"
             return grant
 
-    def issue_token(self, broker: str, user_id: str, app_key: str, lifetime: float = 86400.0,
-                    value: str | None = None) -> str:
+    def issue_token(
+        self,
+        broker: str,
+        user_id: str,
+        app_key: str,
+        lifetime: float = 86400.0,
+        value: str | None = None,
+    ) -> str:
         token = value or secrets.token_urlsafe(32)
         with self._lock:
             self._tokens[token] = Token(broker, user_id, app_key, self.now() + lifetime)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, redirect, request
+from werkzeug.wrappers import Response
 
 from .pages import emulator, install_faults, json_answer, login_form, page, signed_in
 
@@ -18,8 +19,13 @@ def _error(code: str, message: str, status: int) -> Response:
         {
             "status": "error",
             "errors": [
-                {"errorCode": code, "message": message, "propertyPath": None,
-                 "invalidValue": None, "error_code": code},
+                {
+                    "errorCode": code,
+                    "message": message,
+                    "propertyPath": None,
+                    "invalidValue": None,
+                    "error_code": code,
+                },
             ],
         },
         status,
@@ -36,11 +42,17 @@ def dialog() -> Response:
     args = request.args
     app = emulator().app("upstox", args.get("client_id", ""))
     uri = args.get("redirect_uri", "")
-    if app is None or args.get("response_type") != "code" or not uri or (
-        app.redirect_url and app.redirect_url != uri
+    if (
+        app is None
+        or args.get("response_type") != "code"
+        or not uri
+        or (app.redirect_url and app.redirect_url != uri)
     ):
-        return _error("UDAPI100068", "Check your 'client_id' and 'redirect_uri'; one or both "
-                      "are incorrect.", 400)
+        return _error(
+            "UDAPI100068",
+            "Check your 'client_id' and 'redirect_uri'; one or both are incorrect.",
+            400,
+        )
     # Like the real dialog, send the browser on to the login page.
     return redirect(f"/upstox/login?{urlencode(args)}", code=302)
 

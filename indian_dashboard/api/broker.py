@@ -34,6 +34,7 @@ from flask_session_guard import (
     require_csrf,
     require_session,
 )
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import brokers as broker_registry
 from ..brokers import ADAPTERS, Broker, BrokerAuthFailed, BrokerUnavailable, pending
@@ -147,7 +148,7 @@ def connect() -> Response:
 
 
 @bp.get("/<name>/callback")
-def callback(name: str) -> Response:
+def callback(name: str) -> BaseResponse:
     """Where the broker sends the browser back: finish the sign-in, then go to ``/``.
 
     Any failure lands on the connect page with the reason (never JSON, never a 500).

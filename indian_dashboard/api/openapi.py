@@ -375,30 +375,40 @@ def _build() -> dict[str, Any]:
                     **_responses(
                         {
                             "description": "Connected (direct), or go to the broker (redirect).",
-                            "content": {JSON: {"schema": {"oneOf": [
-                                _success_schema(
-                                    {
-                                        **message,
-                                        "broker": _ref("schemas", "Broker"),
-                                        **session_ok,
-                                        "csrf_token": _ref("schemas", "CsrfToken"),
-                                        "other_sessions": {
-                                            "type": "integer",
-                                            "minimum": 0,
-                                            "description": "Other live sessions of this "
-                                            "account, which POST /api/session/revoke-others "
-                                            "can end.",
-                                        },
+                            "content": {
+                                JSON: {
+                                    "schema": {
+                                        "oneOf": [
+                                            _success_schema(
+                                                {
+                                                    **message,
+                                                    "broker": _ref("schemas", "Broker"),
+                                                    **session_ok,
+                                                    "csrf_token": _ref("schemas", "CsrfToken"),
+                                                    "other_sessions": {
+                                                        "type": "integer",
+                                                        "minimum": 0,
+                                                        "description": "Other live "
+                                                        "sessions of this account, which "
+                                                        "POST /api/session/revoke-others "
+                                                        "can end.",
+                                                    },
+                                                }
+                                            ),
+                                            _object(
+                                                {
+                                                    "status": {"const": "redirect"},
+                                                    **message,
+                                                    "redirect_url": {
+                                                        "type": "string",
+                                                        "format": "uri",
+                                                    },
+                                                }
+                                            ),
+                                        ]
                                     }
-                                ),
-                                _object(
-                                    {
-                                        "status": {"const": "redirect"},
-                                        **message,
-                                        "redirect_url": {"type": "string", "format": "uri"},
-                                    }
-                                ),
-                            ]}}},
+                                }
+                            },
                         },
                         502,
                         *_UNSAFE,
@@ -416,8 +426,12 @@ def _build() -> dict[str, Any]:
                 "the reason, never JSON.",
                 "security": OPTIONAL_SESSION,
                 "parameters": [
-                    {"name": "name", "in": "path", "required": True,
-                     "schema": _ref("schemas", "BrokerName")},
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "schema": _ref("schemas", "BrokerName"),
+                    },
                 ],
                 "responses": {
                     "303": {"description": "Signed in: go to the dashboard."},

@@ -81,14 +81,17 @@ def init_app(app: Flask) -> None:
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{key} must be an http(s) URL, got {url!r}")
         urls[_url_key(key)] = url
-    timeouts = []
-    for key in ("BROKER_CONNECT_TIMEOUT", "BROKER_READ_TIMEOUT", "BROKER_LOGOUT_TIMEOUT"):
-        timeouts.append(check_seconds(key, app.config[key]))
+    seconds = {key: check_seconds(key, app.config[key]) for key in DEFAULTS if "TIMEOUT" in key}
     settings = BrokerSettings(
-        urls, *timeouts, angelone_public_ip=str(app.config["BROKER_ANGELONE_PUBLIC_IP"])
+        urls,
+        connect_timeout=seconds["BROKER_CONNECT_TIMEOUT"],
+        read_timeout=seconds["BROKER_READ_TIMEOUT"],
+        logout_timeout=seconds["BROKER_LOGOUT_TIMEOUT"],
+        angelone_public_ip=str(app.config["BROKER_ANGELONE_PUBLIC_IP"]),
     )
-    app.extensions["brokers"] = Brokers(settings, BrokerHttp(settings),
-                                        bool(app.config["BROKER_DEMO"]))
+    app.extensions["brokers"] = Brokers(
+        settings, BrokerHttp(settings), bool(app.config["BROKER_DEMO"])
+    )
 
 
 def brokers() -> Brokers:

@@ -74,13 +74,14 @@ class AngelOne(Broker):
             self.display_name, "GET", api + _PROFILE, headers=self._headers(api_key, ctx, jwt)
         )
         if not _ok(status, profile):
-            raise BrokerAuthFailed(reason(self.display_name, _message(profile),
-                                          "the profile was refused"))
+            raise BrokerAuthFailed(
+                reason(self.display_name, _message(profile), "the profile was refused")
+            )
         details = profile.get("data")
         user = text_field(self.display_name, details, "clientcode")
         return Login(
             user_id=user,
-            user_name=str(details.get("name") or ""),
+            user_name=str(details.get("name") or "") if isinstance(details, dict) else "",
             kept={
                 "api_key": api_key,
                 "client_code": user,

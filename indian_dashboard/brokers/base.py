@@ -151,6 +151,7 @@ class Broker(ABC):
         """Exchange what the broker sent to the callback (``params``) for a login."""
         raise BrokerAuthFailed(f"{self.display_name} has no redirect sign-in.")
 
+    @abstractmethod
     def logout(self, kept: dict[str, str], ctx: Context) -> None:
         """End the broker's token (where the broker offers it). Errors are the caller's."""
 
@@ -259,12 +260,16 @@ class BrokerHttp:
             log.warning("%s timed out (%s %s)", display_name, method, httpx.URL(url).path)
             raise BrokerUnavailable(f"{display_name} did not answer in time; try again.") from None
         except httpx.HTTPError as err:
-            log.warning("%s unreachable (%s %s): %s", display_name, method, httpx.URL(url).path,
-                        type(err).__name__)
+            log.warning(
+                "%s unreachable (%s %s): %s",
+                display_name,
+                method,
+                httpx.URL(url).path,
+                type(err).__name__,
+            )
             raise BrokerUnavailable(f"{display_name} could not be reached; try again.") from None
         if answer.status_code >= 500:
-            log.warning("%s failed with %d (%s)", display_name, answer.status_code,
-                        answer.url.path)
+            log.warning("%s failed with %d (%s)", display_name, answer.status_code, answer.url.path)
             raise BrokerUnavailable(
                 f"{display_name} is having trouble (HTTP {answer.status_code}); try again shortly."
             )

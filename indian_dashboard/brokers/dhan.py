@@ -56,8 +56,9 @@ class Dhan(Broker):
             headers=self._app_headers(credentials),
         )
         if status != 200 or not isinstance(body, dict) or "consentAppId" not in body:
-            raise BrokerAuthFailed(reason(self.display_name, _message(body),
-                                          "the API key was refused"))
+            raise BrokerAuthFailed(
+                reason(self.display_name, _message(body), "the API key was refused")
+            )
         consent = text_field(self.display_name, body, "consentAppId")
         url = f"{auth}/login/consentApp-login?{urlencode({'consentAppId': consent})}"
         return Redirect(url, {**credentials, "consent_app_id": consent})
@@ -79,14 +80,17 @@ class Dhan(Broker):
             headers=self._app_headers(pending),
         )
         if status != 200 or not isinstance(body, dict) or "accessToken" not in body:
-            raise BrokerAuthFailed(reason(self.display_name, _message(body),
-                                          "the consent was refused"))
+            raise BrokerAuthFailed(
+                reason(self.display_name, _message(body), "the consent was refused")
+            )
         user = text_field(self.display_name, body, "dhanClientId")
         return Login(
             user_id=user,
             user_name=str(body.get("dhanClientName") or ""),
-            kept={"client_id": user,
-                  "access_token": text_field(self.display_name, body, "accessToken")},
+            kept={
+                "client_id": user,
+                "access_token": text_field(self.display_name, body, "accessToken"),
+            },
             expires_at=self._expiry(body.get("expiryTime")),
         )
 
@@ -98,8 +102,9 @@ class Dhan(Broker):
             headers={"access-token": token},
         )
         if status != 200 or not isinstance(body, dict) or "dhanClientId" not in body:
-            raise BrokerAuthFailed(reason(self.display_name, _message(body),
-                                          "the access token was refused"))
+            raise BrokerAuthFailed(
+                reason(self.display_name, _message(body), "the access token was refused")
+            )
         user = text_field(self.display_name, body, "dhanClientId")
         return Login(
             user_id=user,
@@ -119,4 +124,5 @@ class Dhan(Broker):
     def _app_headers(credentials: Mapping[str, str]) -> dict[str, str]:
         return {"app_id": credentials["app_id"], "app_secret": credentials["app_secret"]}
 
-    # Dhan documents no logout: the token simply lapses at its expiry.
+    def logout(self, kept: dict[str, str], ctx: Context) -> None:
+        """Dhan documents no logout: its token lapses at its expiry."""

@@ -44,8 +44,11 @@ class Fyers(Broker):
         code = params.get("auth_code", "")
         if params.get("s") != "ok" or not code:
             raise BrokerAuthFailed(
-                reason(self.display_name, params.get("message"),
-                       "the login at Fyers was cancelled or refused")
+                reason(
+                    self.display_name,
+                    params.get("message"),
+                    "the login at Fyers was cancelled or refused",
+                )
             )
         app_id, api = pending["app_id"], ctx.settings.url("fyers_api")
         status, body = ctx.http.call(
@@ -74,7 +77,7 @@ class Fyers(Broker):
         data = profile.get("data")
         return Login(
             user_id=text_field(self.display_name, data, "fy_id"),
-            user_name=str(data.get("name") or ""),
+            user_name=str(data.get("name") or "") if isinstance(data, dict) else "",
             kept={"app_id": app_id, "access_token": token},
             expires_at=next_ist(ctx.now, 6, 0),
         )

@@ -64,9 +64,11 @@ class Kite(Broker):
         data = body.get("data")
         return Login(
             user_id=text_field(self.display_name, data, "user_id"),
-            user_name=str(data.get("user_name") or ""),
-            kept={"api_key": api_key, "access_token": text_field(self.display_name, data,
-                                                                  "access_token")},
+            user_name=str(data.get("user_name") or "") if isinstance(data, dict) else "",
+            kept={
+                "api_key": api_key,
+                "access_token": text_field(self.display_name, data, "access_token"),
+            },
             expires_at=next_ist(ctx.now, 6, 0),
         )
 

@@ -63,7 +63,9 @@ class Upstox(Broker):
             },
         )
         if status != 200 or not isinstance(body, dict) or "access_token" not in body:
-            raise BrokerAuthFailed(reason(self.display_name, _message(body), "the code was refused"))
+            raise BrokerAuthFailed(
+                reason(self.display_name, _message(body), "the code was refused")
+            )
         return Login(
             user_id=text_field(self.display_name, body, "user_id"),
             user_name=str(body.get("user_name") or ""),

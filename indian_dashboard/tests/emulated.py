@@ -11,6 +11,7 @@ import threading
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
 from broker_emulator.demo import DemoApps, install
 from broker_emulator.server import EmulatorServer
 from broker_emulator.state import Account, Emulator
@@ -18,7 +19,7 @@ from broker_emulator.state import Account, Emulator
 #: The test client's origin (Flask's test client is http://localhost).
 TEST_CLIENT_ORIGIN = "http://localhost"
 #: Kite traders the tests sign in as (password "password").
-KITE_USERS = ("AB1234", "ZZ9", "PANEL1", "OFFER1", "VICTIM1")
+KITE_USERS = ("AB1234", "ZZ9", "PANEL1", "OFFER1", "VICTIM1", "ZP4821")
 PASSWORD = "password"
 #: A Dhan access token "made in Dhan Web": the quickest direct sign-in.
 DHAN = {"client_id": "1100000001", "access_token": "dhan-test-token"}
@@ -45,6 +46,16 @@ def emulator() -> EmulatorServer:
             _server = EmulatorServer(state).start()
             atexit.register(_server.stop)
         return _server
+
+
+def dhan_account(user_id: str) -> dict[str, str]:
+    """Dhan credentials of trader ``user_id`` with a Web-made token (made on first use)."""
+    state = emulator().state
+    token = f"dhan-token-{user_id}"
+    if state.account("dhan", user_id) is None:
+        state.add_account(Account("dhan", user_id, PASSWORD, f"Trader {user_id}"))
+        state.issue_token("dhan", user_id, "web", 10 * 365 * 86400.0, value=token)
+    return {"client_id": user_id, "access_token": token}
 
 
 def apps_for(origin: str) -> DemoApps:

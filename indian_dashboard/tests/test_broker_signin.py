@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from broker_emulator.demo import ACCOUNTS
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_session_guard import ManualClock
 from tests.processes import free_port
 
+from broker_emulator.demo import ACCOUNTS
 from indian_dashboard import create_app
 
 from .conftest import SECRET, Visitor
@@ -33,22 +33,28 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "kite": {"api_key": APPS.kite.key, "api_secret": APPS.kite.secret},
     "upstox": {"api_key": APPS.upstox.key, "api_secret": APPS.upstox.secret},
     "fyers": {"app_id": APPS.fyers.key, "secret_key": APPS.fyers.secret},
-    "dhan": {"client_id": DEMO["dhan"].user_id, "app_id": APPS.dhan.key,
-             "app_secret": APPS.dhan.secret},
+    "dhan": {
+        "client_id": DEMO["dhan"].user_id,
+        "app_id": APPS.dhan.key,
+        "app_secret": APPS.dhan.secret,
+    },
 }
 #: What each adapter calls at the emulator (method, path) in a full sign-in.
 ENDPOINTS = {
     "kite": [("GET", "/kite/connect/login"), ("POST", "/kite/session/token")],
     "upstox": [("POST", "/upstox/v2/login/authorization/token")],
     "fyers": [("POST", "/fyers/api/v3/validate-authcode"), ("GET", "/fyers/api/v3/profile")],
-    "dhan": [("POST", "/dhan-auth/app/generate-consent"),
-             ("GET", "/dhan-auth/app/consumeApp-consent")],
+    "dhan": [
+        ("POST", "/dhan-auth/app/generate-consent"),
+        ("GET", "/dhan-auth/app/consumeApp-consent"),
+    ],
 }
 IST_START = datetime(2024, 2, 18, 17, 30, tzinfo=timezone.utc)  # 23:00 IST
 
 
-def make_app(tmp_path: Path, clock: ManualClock, store_url: str = "memory://", **extra: Any
-             ) -> Flask:
+def make_app(
+    tmp_path: Path, clock: ManualClock, store_url: str = "memory://", **extra: Any
+) -> Flask:
     return create_app(
         {
             "TESTING": True,
@@ -92,8 +98,12 @@ def start(visitor: Visitor, broker: str, credentials: dict[str, str] | None = No
 
 def login_at_broker(broker: str, url: str, **options: Any) -> str:
     account = DEMO[broker]
-    return sign_in(url, options.pop("user", account.user_id),
-                   options.pop("password", account.password), **options)
+    return sign_in(
+        url,
+        options.pop("user", account.user_id),
+        options.pop("password", account.password),
+        **options,
+    )
 
 
 def direct(visitor: Visitor, broker: str, credentials: dict[str, str]) -> Any:
@@ -130,8 +140,7 @@ def assert_page(answer: Any, status_code: int, text: str) -> None:
 
 class TestRedirectFlows:
     @pytest.mark.parametrize("broker", ["kite", "upstox", "fyers", "dhan"])
-    def test_signs_in_as_the_account_the_broker_confirms(self, guest: Visitor, broker: str
-                                                         ) -> None:
+    def test_signs_in_as_the_account_the_broker_confirms(self, guest: Visitor, broker: str) -> None:
         calls = emulator().state.calls
         before = len(calls)
         callback = login_at_broker(broker, start(guest, broker))
@@ -146,7 +155,7 @@ class TestRedirectFlows:
         assert len(mine) == 1 and mine[0]["current"]
         seen = [(m, p) for b, m, p in calls[before:] if b == broker]
         for endpoint in ENDPOINTS[broker]:
-            assert endpoint in seen or endpoint[0] == "GET" and broker == "kite", (endpoint, seen)
+            assert endpoint in seen or (endpoint[0] == "GET" and broker == "kite"), (endpoint, seen)
 
     def test_kite_login_url_carries_the_nonce_in_redirect_params(self, guest: Visitor) -> None:
         url = urlsplit(start(guest, "kite"))
@@ -161,8 +170,11 @@ class TestRedirectFlows:
         query = parse_qs(urlsplit(start(guest, broker)).query)
         assert query["redirect_uri"] == [f"{TEST_CLIENT_ORIGIN}/api/broker/{broker}/callback"]
         assert len(query["state"][0]) >= 40 and query["response_type"] == ["code"]
-        assert all(CREDENTIALS[broker][k] not in str(query) for k in ("api_secret", "secret_key")
-                   if k in CREDENTIALS[broker])
+        assert all(
+            CREDENTIALS[broker][k] not in str(query)
+            for k in ("api_secret", "secret_key")
+            if k in CREDENTIALS[broker]
+        )
 
     def test_public_origin_names_the_callback(self, tmp_path: Path, clock: ManualClock) -> None:
         app = make_app(tmp_path, clock, SESSION_PUBLIC_ORIGIN="https://dash.example")
@@ -184,8 +196,10 @@ class TestRedirectFlows:
 
         def rows() -> dict[str, bytes]:
             with sqlite3.connect(db) as con:
-                return {n: bytes(v, "utf-8") if isinstance(v, str) else v
-                        for n, v in con.execute("SELECT name, value FROM session_data")}
+                return {
+                    n: bytes(v, "utf-8") if isinstance(v, str) else v
+                    for n, v in con.execute("SELECT name, value FROM session_data")
+                }
 
         pending = rows()
         assert set(pending) == {"pending_login"}
@@ -214,15 +228,17 @@ class TestDirectFlows:
         ]
 
     def test_dhan_web_token_is_checked_with_the_profile(self, guest: Visitor) -> None:
-        answer = direct(guest, "dhan", {"client_id": "1000000001",
-                                        "access_token": "dhan-web-token-demo"})
+        answer = direct(
+            guest, "dhan", {"client_id": "1000000001", "access_token": "dhan-web-token-demo"}
+        )
         assert answer.status_code == 200, answer.json
         assert answer.json["broker"]["client_id"] == "1000000001"
         assert ("dhan", "GET", "/dhan-api/v2/profile") in emulator().state.calls
 
     def test_typed_client_id_must_be_the_brokers(self, guest: Visitor) -> None:
-        answer = direct(guest, "dhan", {"client_id": "1000000009",
-                                        "access_token": "dhan-web-token-demo"})
+        answer = direct(
+            guest, "dhan", {"client_id": "1000000009", "access_token": "dhan-web-token-demo"}
+        )
         assert_envelope(answer, 401, "broker_auth_failed")
         assert "different client" in answer.json["message"]
         assert_envelope(status(guest), 401, "session_required")
@@ -237,18 +253,27 @@ class TestDirectFlows:
 class TestBrokerRefusals:
     def test_bad_checksum(self, guest: Visitor) -> None:
         url = start(guest, "kite", {**CREDENTIALS["kite"], "api_secret": "wrong"})
-        assert_page(guest.client.get(path_of(login_at_broker("kite", url))), 401,
-                    "Zerodha Kite refused the sign-in: Invalid `checksum`.")
+        assert_page(
+            guest.client.get(path_of(login_at_broker("kite", url))),
+            401,
+            "Zerodha Kite refused the sign-in: Invalid `checksum`.",
+        )
 
     def test_bad_upstox_secret(self, guest: Visitor) -> None:
         url = start(guest, "upstox", {**CREDENTIALS["upstox"], "api_secret": "wrong"})
-        assert_page(guest.client.get(path_of(login_at_broker("upstox", url))), 401,
-                    "Upstox refused the sign-in: Invalid Credentials.")
+        assert_page(
+            guest.client.get(path_of(login_at_broker("upstox", url))),
+            401,
+            "Upstox refused the sign-in: Invalid Credentials.",
+        )
 
     def test_bad_fyers_app_id_hash(self, guest: Visitor) -> None:
         url = start(guest, "fyers", {**CREDENTIALS["fyers"], "secret_key": "wrong"})
-        assert_page(guest.client.get(path_of(login_at_broker("fyers", url))), 401,
-                    "Fyers refused the sign-in: Invalid appIdHash.")
+        assert_page(
+            guest.client.get(path_of(login_at_broker("fyers", url))),
+            401,
+            "Fyers refused the sign-in: Invalid appIdHash.",
+        )
 
     def test_bad_dhan_app_secret_is_refused_at_connect(self, guest: Visitor) -> None:
         answer = direct(guest, "dhan", {**CREDENTIALS["dhan"], "app_secret": "wrong"})
@@ -257,11 +282,13 @@ class TestBrokerRefusals:
 
     @pytest.mark.parametrize(
         ("changes", "reason"),
-        [({"totp": "000000"}, "Invalid totp"), ({"pin": "9999"}, "Invalid clientcode or password"),
-         ({"api_key": "junk"}, "Invalid API Key")],
+        [
+            ({"totp": "000000"}, "Invalid totp"),
+            ({"pin": "9999"}, "Invalid clientcode or password"),
+            ({"api_key": "junk"}, "Invalid API Key"),
+        ],
     )
-    def test_angel_one_refusals(self, guest: Visitor, changes: dict[str, str], reason: str
-                                ) -> None:
+    def test_angel_one_refusals(self, guest: Visitor, changes: dict[str, str], reason: str) -> None:
         if emulator().state.totp_matches(DEMO["angelone"], changes.get("totp")):
             changes = {"totp": "111111"}
         answer = direct(guest, "angelone", angel_credentials(**changes))
@@ -304,8 +331,9 @@ class TestBrokerUnavailable:
         assert_envelope(answer, 502, "broker_unavailable")
         assert answer.json["message"] == "Angel One did not answer in time; try again."
 
-    def test_timeout_at_the_callback_lands_on_the_page(self, tmp_path: Path, clock: ManualClock
-                                                      ) -> None:
+    def test_timeout_at_the_callback_lands_on_the_page(
+        self, tmp_path: Path, clock: ManualClock
+    ) -> None:
         app = make_app(tmp_path, clock, BROKER_READ_TIMEOUT=0.2)
         visitor = Visitor(app.test_client())
         visitor.fetch_token()
@@ -322,8 +350,7 @@ class TestBrokerUnavailable:
         assert_envelope(status(guest), 401, "session_required")
 
     def test_unreachable_broker_is_502(self, tmp_path: Path, clock: ManualClock) -> None:
-        app = make_app(tmp_path, clock,
-                       BROKER_DHAN_API_URL=f"http://127.0.0.1:{free_port()}")
+        app = make_app(tmp_path, clock, BROKER_DHAN_API_URL=f"http://127.0.0.1:{free_port()}")
         visitor = Visitor(app.test_client())
         visitor.fetch_token()
         answer = direct(visitor, "dhan", {"client_id": "1", "access_token": "x"})
@@ -348,7 +375,11 @@ class TestPendingLogin:
         if how == "missing":
             del query["state"]
         else:
-            query["state"] = [query["state"][0][:-4] + "AAAA"] if not query["state"][0].endswith("AAAA") else ["B" * 43]
+            query["state"] = (
+                [query["state"][0][:-4] + "AAAA"]
+                if not query["state"][0].endswith("AAAA")
+                else ["B" * 43]
+            )
         bad = f"{callback.path}?{urlencode(query, doseq=True)}"
         assert_page(guest.client.get(bad), 400, "Connect again")
         # Single use: the right state no longer helps.
@@ -378,8 +409,9 @@ class TestPendingLogin:
 
     def test_callback_of_another_broker_is_refused(self, guest: Visitor) -> None:
         callback = urlsplit(login_at_broker("kite", start(guest, "kite")))
-        assert_page(guest.client.get(f"/api/broker/upstox/callback?{callback.query}"), 400,
-                    "Connect again")
+        assert_page(
+            guest.client.get(f"/api/broker/upstox/callback?{callback.query}"), 400, "Connect again"
+        )
 
     def test_unknown_broker_callback_is_a_page(self, client: FlaskClient) -> None:
         assert_page(client.get("/api/broker/robinhood/callback?code=x"), 400, "Connect again")
@@ -403,8 +435,10 @@ class TestTheAttack:
         ("broker", "credentials"),
         [
             ("dhan", {"client_id": "D1", "access_token": "junk"}),
-            ("angelone", {"api_key": "junk", "client_code": "A123456", "pin": "0000",
-                          "totp": "123456"}),
+            (
+                "angelone",
+                {"api_key": "junk", "client_code": "A123456", "pin": "0000", "totp": "123456"},
+            ),
         ],
     )
     def test_typed_victim_id_with_junk_keys(
@@ -437,8 +471,12 @@ class TestTheAttack:
 class TestLifetime:
     @pytest.mark.parametrize(
         ("broker", "ends"),
-        [("kite", "2024-02-19T00:30:00+00:00"), ("fyers", "2024-02-19T00:30:00+00:00"),
-         ("upstox", "2024-02-18T22:00:00+00:00"), ("dhan", "2024-02-19T17:30:00+00:00")],
+        [
+            ("kite", "2024-02-19T00:30:00+00:00"),
+            ("fyers", "2024-02-19T00:30:00+00:00"),
+            ("upstox", "2024-02-18T22:00:00+00:00"),
+            ("dhan", "2024-02-19T17:30:00+00:00"),
+        ],
     )
     def test_session_never_outlives_the_brokers_token(
         self, tmp_path: Path, broker: str, ends: str
@@ -461,9 +499,11 @@ class TestLifetime:
 class TestLogout:
     @pytest.mark.parametrize(
         ("broker", "endpoint"),
-        [("kite", ("DELETE", "/kite/session/token")),
-         ("upstox", ("DELETE", "/upstox/v2/logout")),
-         ("fyers", ("POST", "/fyers/api/v3/logout"))],
+        [
+            ("kite", ("DELETE", "/kite/session/token")),
+            ("upstox", ("DELETE", "/upstox/v2/logout")),
+            ("fyers", ("POST", "/fyers/api/v3/logout")),
+        ],
     )
     @pytest.mark.parametrize("how", ["/api/session/clear", "/api/broker/disconnect"])
     def test_logout_ends_the_brokers_token(
@@ -483,24 +523,30 @@ class TestLogout:
         state = emulator().state
         guest.token = direct(guest, "angelone", angel_credentials()).json["csrf_token"]
         live = state.live_tokens("angelone")
-        assert guest.client.post("/api/broker/disconnect", headers=guest.headers()
-                                 ).status_code == 200
-        assert state.calls[-1] == ("angelone", "POST",
-                                   "/angelone/rest/secure/angelbroking/user/v1/logout")
+        assert (
+            guest.client.post("/api/broker/disconnect", headers=guest.headers()).status_code == 200
+        )
+        assert state.calls[-1] == (
+            "angelone",
+            "POST",
+            "/angelone/rest/secure/angelbroking/user/v1/logout",
+        )
         assert state.live_tokens("angelone") == live - 1
 
     def test_local_session_ends_whatever_the_broker_answers(self, guest: Visitor) -> None:
         guest.client.get(path_of(login_at_broker("kite", start(guest, "kite"))))
         emulator().state.faults["kite"] = "500"
-        answer = guest.client.post("/api/session/clear",
-                                   headers={"X-CSRF-Token": guest.fetch_token()})
+        answer = guest.client.post(
+            "/api/session/clear", headers={"X-CSRF-Token": guest.fetch_token()}
+        )
         assert answer.status_code == 200
         assert status(guest).status_code == 401
 
 
 class TestNoSecrets:
-    def test_no_secret_in_logs_or_answers(self, guest: Visitor, caplog: pytest.LogCaptureFixture
-                                          ) -> None:
+    def test_no_secret_in_logs_or_answers(
+        self, guest: Visitor, caplog: pytest.LogCaptureFixture
+    ) -> None:
         with caplog.at_level(logging.DEBUG):
             url = start(guest, "upstox")
             callback = login_at_broker("upstox", url)

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from .conftest import KITE, Visitor
 from .test_session_api import assert_envelope
 
+
 class TestConnect:
     # Each broker's sign-in is in test_broker_signin.py; these are the endpoint's own checks.
     def test_connect_needs_csrf(self, client: FlaskClient) -> None:

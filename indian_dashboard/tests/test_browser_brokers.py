@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from broker_emulator.demo import ACCOUNTS
 from playwright.sync_api import Page
+
+from broker_emulator.demo import ACCOUNTS
 
 from .emulated import apps_for, emulator
 
@@ -42,8 +43,11 @@ def redirect_fields(broker: str, server_url: str) -> dict[str, str]:
         return {"API key": apps.upstox.key, "API secret": apps.upstox.secret}
     if broker == "fyers":
         return {"App ID": apps.fyers.key, "Secret key": apps.fyers.secret}
-    return {"Client ID": DEMO["dhan"].user_id, "App ID": apps.dhan.key,
-            "App secret": apps.dhan.secret}
+    return {
+        "Client ID": DEMO["dhan"].user_id,
+        "App ID": apps.dhan.key,
+        "App secret": apps.dhan.secret,
+    }
 
 
 @pytest.mark.parametrize("broker", ["kite", "upstox", "fyers", "dhan"])
@@ -68,21 +72,28 @@ def test_angel_one_direct_sign_in(servers: Any, people: Any) -> None:
     server = servers(SESSION_TIMEOUT="60")
     page = people(server, CONFIG).open(ready=False).page
     account = DEMO["angelone"]
-    fill_connect_form(page, "angelone", {
-        "API key": apps_for(server.url).angelone.key,
-        "Client code": account.user_id,
-        "MPIN": account.pin,
-        "TOTP code (6 digits)": emulator().state.current_totp(account),
-    })
+    fill_connect_form(
+        page,
+        "angelone",
+        {
+            "API key": apps_for(server.url).angelone.key,
+            "Client code": account.user_id,
+            "MPIN": account.pin,
+            "TOTP code (6 digits)": emulator().state.current_totp(account),
+        },
+    )
     page.wait_for_selector("#watchlist-form")
     assert page.locator("#client-id").text_content() == account.user_id
 
 
 def test_dhan_access_token_variant(servers: Any, people: Any) -> None:
     page = people(servers(SESSION_TIMEOUT="60"), CONFIG).open(ready=False).page
-    fill_connect_form(page, "dhan", {"Client ID": "1000000001",
-                                     "Access token": "dhan-web-token-demo"},
-                      variant="Access token (this form)")
+    fill_connect_form(
+        page,
+        "dhan",
+        {"Client ID": "1000000001", "Access token": "dhan-web-token-demo"},
+        variant="Access token (this form)",
+    )
     page.wait_for_selector("#watchlist-form")
     assert page.locator("#client-id").text_content() == "1000000001"
 
@@ -101,13 +112,18 @@ def test_denied_consent_lands_on_the_connect_page(servers: Any, people: Any) -> 
 def test_wrong_totp_says_why(servers: Any, people: Any) -> None:
     server = servers(SESSION_TIMEOUT="60")
     page = people(server, CONFIG).open(ready=False).page
-    fill_connect_form(page, "angelone", {
-        "API key": apps_for(server.url).angelone.key,
-        "Client code": DEMO["angelone"].user_id,
-        "MPIN": DEMO["angelone"].pin,
-        "TOTP code (6 digits)": "000000" if emulator().state.current_totp(
-            DEMO["angelone"]) != "000000" else "111111",
-    })
+    fill_connect_form(
+        page,
+        "angelone",
+        {
+            "API key": apps_for(server.url).angelone.key,
+            "Client code": DEMO["angelone"].user_id,
+            "MPIN": DEMO["angelone"].pin,
+            "TOTP code (6 digits)": "000000"
+            if emulator().state.current_totp(DEMO["angelone"]) != "000000"
+            else "111111",
+        },
+    )
     page.wait_for_function(
         "() => document.getElementById('connect-error').textContent.includes('Invalid totp')"
     )
