@@ -386,10 +386,15 @@ class TestPendingLogin:
         assert_page(guest.client.get(path_of(callback.geturl())), 400, "Connect again")
         assert_envelope(status(guest), 401, "session_required")
 
-    def test_expires_after_ten_minutes(self, guest: Visitor, clock: ManualClock) -> None:
-        callback = path_of(login_at_broker("kite", start(guest, "kite")))
+    def test_expires_after_ten_minutes(self, tmp_path: Path, clock: ManualClock) -> None:
+        # A pre-login session that lives longer: only the pending login's own 10 minutes.
+        app = make_app(tmp_path, clock, SESSION_TIMEOUT=3000, SESSION_ABSOLUTE_TIMEOUT=7200)
+        visitor = Visitor(app.test_client())
+        visitor.fetch_token()
+        callback = path_of(login_at_broker("kite", start(visitor, "kite")))
         clock.advance(601)
-        assert_page(guest.client.get(callback), 400, "expired")
+        assert_page(visitor.client.get(callback), 400, "expired")
+        assert visitor.client.get("/api/session/info").json["session"]["is_active"] is False
 
     def test_within_ten_minutes_it_works(self, guest: Visitor, clock: ManualClock) -> None:
         callback = path_of(login_at_broker("kite", start(guest, "kite")))
@@ -561,3 +566,53 @@ class TestNoSecrets:
         text = caplog.text + "".join(a.get_data(as_text=True) for a in answers)
         for secret in (APPS.upstox.secret, code, "8642-mpin-typed"):
             assert secret not in text
+
+
+class TestSettings:
+    def test_base_urls_and_timeouts_come_from_the_environment(self) -> None:
+        from indian_dashboard.config import config_from_env
+
+        config = config_from_env(
+            {
+                "BROKER_KITE_API_URL": "http://127.0.0.1:9/kite",
+                "BROKER_READ_TIMEOUT": "2.5",
+                "BROKER_DEMO": "1",
+            }
+        )
+        assert config["BROKER_KITE_API_URL"] == "http://127.0.0.1:9/kite"
+        assert config["BROKER_READ_TIMEOUT"] == 2.5 and config["BROKER_DEMO"] is True
+
+    def test_real_brokers_are_the_defaults(self, tmp_path: Path, monkeypatch: Any) -> None:
+        for key in emulator().settings():
+            monkeypatch.delenv(key)
+        app = create_app(
+            {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "memory://"}, instance_path=str(tmp_path)
+        )
+        urls = app.extensions["brokers"].settings.urls
+        assert urls["kite_login"] == "https://kite.zerodha.com/connect/login"
+        assert urls["dhan_auth"] == "https://auth.dhan.co"
+        settings = app.extensions["brokers"].settings
+        assert (settings.connect_timeout, settings.read_timeout) == (5.0, 10.0)
+
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [
+            ("BROKER_UPSTOX_API_URL", "ftp://x"),
+            ("BROKER_UPSTOX_API_URL", "nohost"),
+            ("BROKER_READ_TIMEOUT", 0),
+        ],
+    )
+    def test_a_bad_setting_stops_start_up(self, tmp_path: Path, key: str, value: Any) -> None:
+        from flask_session_guard import ConfigError
+
+        with pytest.raises(ConfigError, match=key):
+            create_app(
+                {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "memory://", key: value},
+                instance_path=str(tmp_path),
+            )
+
+    def test_demo_banner_only_in_demo(self, tmp_path: Path, clock: ManualClock) -> None:
+        plain = make_app(tmp_path, clock).test_client().get("/").get_data(as_text=True)
+        assert "demo-banner" not in plain
+        demo = make_app(tmp_path, clock, BROKER_DEMO=True).test_client().get("/")
+        assert "not Zerodha, Upstox, Angel One, Fyers or Dhan" in demo.get_data(as_text=True)
