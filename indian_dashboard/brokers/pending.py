@@ -39,7 +39,7 @@ def take() -> dict[str, Any] | None:
     A visitor without a session gets ``None`` and nothing is written for them.
     """
     manager = get_session_manager()
-    if manager.session_state() not in ("anonymous", "active"):
+    if manager.session_state() not in ("pre_login", "active"):
         return None
     if manager.get_user_data(KEY) is None:
         return None

@@ -394,7 +394,7 @@ class TestPendingLogin:
         callback = path_of(login_at_broker("kite", start(visitor, "kite")))
         clock.advance(601)
         assert_page(visitor.client.get(callback), 400, "expired")
-        assert visitor.client.get("/api/session/info").json["session"]["is_active"] is False
+        assert_envelope(status(visitor), 401, "session_required")
 
     def test_within_ten_minutes_it_works(self, guest: Visitor, clock: ManualClock) -> None:
         callback = path_of(login_at_broker("kite", start(guest, "kite")))
