@@ -5,9 +5,9 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
-SOURCES := flask-session-guard indian_dashboard bench scripts
+SOURCES := flask-session-guard indian_dashboard broker_emulator bench scripts
 
-.PHONY: run test test-browser js-tools js-size screenshots load bench bench-scale lint typecheck system-deps clean
+.PHONY: run demo test test-browser js-tools js-size screenshots load bench bench-scale lint typecheck system-deps clean
 
 # Both distributions, from this checkout, pinned by constraints.txt (what CI tested).
 PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt -e ./flask-session-guard
@@ -35,6 +35,12 @@ js-tools: system-deps $(AXE)
 ## Serve the dashboard with gunicorn on the embedded SQLite store under instance/.
 run: $(VENV)/.installed-run
 	$(PY) -m indian_dashboard --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+## The dashboard with the local broker emulator (demo accounts), both on loopback.
+## `make run` never starts the emulator: it talks to the real brokers.
+BROKERS_PORT ?= 5001
+demo: $(VENV)/.installed-run
+	$(PY) scripts/demo.py --host $(HOST) --port $(PORT) --brokers-port $(BROKERS_PORT) --workers $(WORKERS)
 
 ## Debian packages the tests drive (redis-server, chromium, nginx, caddy, systemd-analyze,
 ## chattr, mount, npm for axe-core, the PostgreSQL server), installed when missing.

@@ -11,7 +11,7 @@ from flask_session_guard import Clock, SessionManager
 from flask_session_guard.checks import add_check
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import account, secret_key
+from . import account, brokers, secret_key
 from .api import register_api
 from .cli import sessions_group
 from .config import config_from_env
@@ -68,6 +68,7 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0
         )
+    brokers.init_app(app)
     register_api(app)
 
     register_pages(app)

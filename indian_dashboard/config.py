@@ -23,6 +23,7 @@ _BOOL_VARS = (
     "SESSION_CSRF_ALLOW_SAME_SITE",
     "SESSION_METRICS",
     "SESSION_HSTS_INCLUDE_SUBDOMAINS",
+    "BROKER_DEMO",
 )
 _LIST_VARS = ("SESSION_TRUSTED_ORIGINS", "SESSION_ENCRYPTED_KEYS", "SESSION_CLEAR_SITE_DATA")
 #: Whole numbers where 0 has a meaning (none sent, no limit).
@@ -95,6 +96,7 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         if name in environ:
             config[name] = _parse_number(name, environ[name])
     config.update(_postgres_from_env(environ))
+    config.update(_broker_config(environ))
     return config
 
 
@@ -117,4 +119,27 @@ def _postgres_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         config["SESSION_PG_UNLOGGED"] = _parse_bool(
             "SESSION_PG_UNLOGGED", environ["SESSION_PG_UNLOGGED"]
         )
+    return config
+
+
+#: The brokers' base URLs (defaults: the real ones, in :mod:`indian_dashboard.brokers`).
+BROKER_URL_VARS = (
+    "BROKER_KITE_LOGIN_URL",
+    "BROKER_KITE_API_URL",
+    "BROKER_UPSTOX_API_URL",
+    "BROKER_FYERS_API_URL",
+    "BROKER_ANGELONE_API_URL",
+    "BROKER_DHAN_AUTH_URL",
+    "BROKER_DHAN_API_URL",
+)
+
+
+def _broker_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for name in (*BROKER_URL_VARS, "BROKER_ANGELONE_PUBLIC_IP"):
+        if environ.get(name):
+            config[name] = environ[name]
+    for name in ("BROKER_CONNECT_TIMEOUT", "BROKER_READ_TIMEOUT", "BROKER_LOGOUT_TIMEOUT"):
+        if name in environ:
+            config[name] = _parse_number(name, environ[name])
     return config

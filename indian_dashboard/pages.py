@@ -6,7 +6,7 @@ from flask import Flask, Response, current_app, make_response, render_template
 from flask_session_guard import StoreUnavailable, get_session_manager
 from flask_session_guard.errors import envelope
 
-from .api.broker import BROKER_NAMES, BROKERS
+from .api.broker import BROKER_NAMES, connect_page
 
 
 def _retry_after() -> int:
@@ -41,7 +41,7 @@ def register_pages(app: Flask) -> None:
             else:
                 # No session is made for a page view: the form's script asks for a
                 # token (GET /api/session/csrf-token) when it needs one.
-                page = render_template("connect.html", brokers=BROKERS, broker_names=BROKER_NAMES)
+                return connect_page()
         except StoreUnavailable:
             return _unavailable_page()
         response = make_response(page)

@@ -35,11 +35,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "flask-session-guard")]
 
 from tests.redis_server import RedisServer  # noqa: E402
 
+from indian_dashboard.tests.emulated import dhan_account  # noqa: E402
 from indian_dashboard.tests.servers import start_server  # noqa: E402
 
 #: The whole run, set-up included, stops by itself within this many seconds.
 HARD_LIMIT = 60.0
-KITE = {"client_id": "AB1234", "api_key": "load-key", "api_secret": "load-secret-value"}
 #: The dashboard keeps at most 200 symbols; clients stay below by removing some.
 KEEP_AT_MOST = 150
 
@@ -100,7 +100,7 @@ class Client:
             "/api/broker/connect",
             # One account per client, as traders have: past SESSION_MAX_PER_ACCOUNT (10)
             # sessions of one account, a login ends the oldest.
-            json={"broker": "kite", "credentials": {**KITE, "client_id": f"LD{self.number:04d}"}},
+            json={"broker": "dhan", "credentials": dhan_account(f"LD{self.number:04d}")},
         )
         if answer is None or answer.status_code != 200:
             return False

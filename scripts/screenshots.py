@@ -29,17 +29,20 @@ SYMBOLS = ("RELIANCE", "TCS", "HDFCBANK", "BAJAJ-AUTO", "ABCDEFGHIJKLMNOPQRST")
 
 
 def connect(context: Any, url: str, client_id: str) -> None:
-    """Connect Kite with this context's cookie jar, as the connect page would."""
-    from indian_dashboard.tests.browser import KITE
+    """Sign in to Kite (at the broker emulator) as ``client_id`` with this context's cookies."""
+    from indian_dashboard.tests.emulated import kite_credentials, sign_in
 
     token = context.request.get(url + "/api/session/csrf-token").json()["csrf_token"]
     answer = context.request.post(
         url + "/api/broker/connect",
-        data=json.dumps({"broker": "kite", "credentials": {**KITE, "client_id": client_id}}),
+        data=json.dumps({"broker": "kite", "credentials": kite_credentials(url)}),
         headers={"Content-Type": "application/json", "X-CSRF-Token": token},
     )
     if answer.status != 200:
         raise RuntimeError(f"connect failed: {answer.status} {answer.text()}")
+    done = context.request.get(sign_in(answer.json()["redirect_url"], client_id), max_redirects=0)
+    if done.status != 303:
+        raise RuntimeError(f"broker callback failed: {done.status} {done.text()}")
 
 
 def shoot(browser: Any, url: str, size: dict[str, Any], suffix: str, client_id: str) -> list[Path]:

@@ -38,13 +38,27 @@ from flask_session_guard.openapi import (
     openapi_document as build_document,
 )
 
-from .broker import BROKER_NAMES, BROKERS, MAX_FIELD
+from .broker import BROKER_NAMES, BROKERS, CREDENTIAL_PATTERN, MAX_FIELD
 from .watchlist import MAX_SYMBOLS, SYMBOL_RE
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 #: Every error status and code the API answers with: the library's, then the dashboard's.
-ERRORS: dict[int, ErrorStatus] = {**LIBRARY_ERRORS}
+ERRORS: dict[int, ErrorStatus] = {
+    **LIBRARY_ERRORS,
+    401: ErrorStatus(
+        (*LIBRARY_ERRORS[401].codes, "broker_auth_failed"),
+        LIBRARY_ERRORS[401].text.rstrip(".")
+        + ", or the broker refused the sign-in (`broker_auth_failed`, with the broker's "
+        "reason).",
+        LIBRARY_ERRORS[401].response,
+    ),
+    502: ErrorStatus(
+        ("broker_unavailable",),
+        "The broker could not be reached, timed out or failed (`broker_unavailable`).",
+        "BrokerUnavailable",
+    ),
+}
 #: Every ``error`` code the API answers with, by HTTP status.
 ERROR_CODES_BY_STATUS: dict[int, tuple[str, ...]] = {s: e.codes for s, e in ERRORS.items()}
 ERROR_CODES: tuple[str, ...] = tuple(c for codes in ERROR_CODES_BY_STATUS.values() for c in codes)
@@ -59,14 +73,19 @@ _WATCHLIST_AFTER = success("The watchlist after the change.", _WATCHLIST)
 
 
 def _credential_schema(broker: str) -> dict[str, Any]:
+    # A broker may take one of several sets of fields (Dhan: consent, or a Web token).
     field = ref("schemas", "CredentialField")
-    return {
-        "type": "object",
-        "description": f"What {BROKER_NAMES[broker]} needs.",
-        "required": list(BROKERS[broker]),
-        "properties": {name: field for name in BROKERS[broker]},
-        "additionalProperties": False,
-    }
+    variants = [
+        {
+            "type": "object",
+            "required": list(fields),
+            "properties": {name: field for name in fields},
+            "additionalProperties": False,
+        }
+        for fields in BROKERS[broker]
+    ]
+    schema = variants[0] if len(variants) == 1 else {"oneOf": variants}
+    return {"description": f"What {BROKER_NAMES[broker]} needs.", **schema}
 
 
 def _connect_body() -> dict[str, Any]:
@@ -90,28 +109,71 @@ OPERATIONS: dict[str, Operation] = {
     "broker_api.connect": Operation(
         "connectBroker",
         "broker",
-        "Start a fresh session for a broker account.",
-        success(
-            "Connected.",
-            {
-                **MESSAGE,
-                "broker": ref("schemas", "Broker"),
-                **_SESSION,
-                "csrf_token": ref("schemas", "CsrfToken"),
-                "other_sessions": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Other live sessions of this account, which "
-                    "POST /api/session/revoke-others can end.",
-                },
+        "Sign in with a broker: a redirect to its login page, or the session.",
+        {
+            "description": "Connected (direct), or go to the broker (redirect).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            success(
+                                "Connected.",
+                                {
+                                    **MESSAGE,
+                                    "broker": ref("schemas", "Broker"),
+                                    **_SESSION,
+                                    "csrf_token": ref("schemas", "CsrfToken"),
+                                    "other_sessions": {
+                                        "type": "integer",
+                                        "minimum": 0,
+                                        "description": "Other live sessions of this "
+                                        "account, which POST /api/session/revoke-others "
+                                        "can end.",
+                                    },
+                                },
+                            )["content"]["application/json"]["schema"],
+                            obj(
+                                {
+                                    "status": {"const": "redirect"},
+                                    **MESSAGE,
+                                    "redirect_url": {"type": "string", "format": "uri"},
+                                }
+                            ),
+                        ]
+                    }
+                }
             },
-        ),
+        },
         session="optional",
         unsafe=True,
-        description="Needs a pre-login CSRF token. Any previous session of this visitor "
-        "is deleted first; the answer carries the new session's token. Credentials are "
-        "kept encrypted and never echoed.",
+        errors=(502,),
+        description="Needs a pre-login CSRF token. A redirect broker (Kite, Upstox, "
+        "Fyers, Dhan's consent) answers `status: redirect` and the page sends the "
+        "browser to `redirect_url`; the broker sends it back to "
+        "`/api/broker/{name}/callback`. A direct broker (Angel One, a Dhan access "
+        "token) answers with the new session. The account is the id the broker "
+        "confirms; credentials are never echoed.",
         request_body=json_body(_connect_body(), "The broker and its credentials."),
+    ),
+    "broker_api.callback": Operation(
+        "brokerCallback",
+        "broker",
+        "Where the broker sends the browser back after its login page.",
+        {},
+        session="optional",
+        description="Finishes the pending sign-in of this browser (single use, 10 "
+        "minutes) and redirects to `/`. Any failure is the connect page (HTML) with "
+        "the reason, never JSON.",
+        path_params={"name": ref("schemas", "BrokerName")},
+        responses={
+            "303": {"description": "Signed in: go to the dashboard."},
+            "500": ref("responses", "InternalError"),
+            "503": ref("responses", "StoreUnavailable"),
+            "default": {
+                "description": "The connect page with the reason (400, 401 or 502).",
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            },
+        },
     ),
     "broker_api.status": Operation(
         "brokerStatus",
@@ -192,7 +254,7 @@ SCHEMAS: dict[str, Any] = {
         "description": "Not blank; never echoed except `client_id`.",
         "minLength": 1,
         "maxLength": MAX_FIELD,
-        "pattern": NOT_BLANK,
+        "pattern": CREDENTIAL_PATTERN,
     },
     "Symbol": {
         "type": "string",

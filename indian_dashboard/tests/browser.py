@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, Request
 
-KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
+from .emulated import kite_credentials, sign_in
 
 #: Records the four session events on window.__events, before any page script runs.
 RECORD_EVENTS = """
@@ -145,18 +145,26 @@ class Person:
             )
         )
 
-    def connect(self, client_id: str = KITE["client_id"]) -> dict[str, Any]:
-        """Connect Kite with this person's cookie jar (as the connect page would)."""
+    def connect(self, client_id: str = "AB1234") -> dict[str, Any]:
+        """Sign in to Kite as ``client_id`` with this person's cookie jar (no page).
+
+        The connect request and the callback go through the browser context; the
+        login form at the emulator is filled in over HTTP. Returns the session info.
+        """
         token = self.token()
-        credentials = {**KITE, "client_id": client_id}
         answer = self.context.request.post(
             self.base_url + "/api/broker/connect",
-            data=json.dumps({"broker": "kite", "credentials": credentials}),
+            data=json.dumps({"broker": "kite", "credentials": kite_credentials(self.base_url)}),
             headers={"Content-Type": "application/json", "X-CSRF-Token": token},
         )
         assert answer.status == 200, answer.text()
-        body: dict[str, Any] = answer.json()
-        return body
+        callback = sign_in(answer.json()["redirect_url"], client_id)
+        done = self.context.request.get(callback, max_redirects=0)
+        assert done.status == 303, done.text()
+        status, body = self.server_info()
+        assert status == 200, body
+        info: dict[str, Any] = body["session"]
+        return info
 
     def token(self) -> str:
         answer = self.context.request.get(self.base_url + "/api/session/csrf-token")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +28,13 @@ from tests.fixtures import (
 
 from indian_dashboard import create_app
 
+from .emulated import DHAN, PASSWORD, emulator, kite_credentials, path_of, sign_in
 from .servers import SECRET, LiveServer, start_server
 
 # Shared with the library's tests (store contract, private redis-server and PostgreSQL,
 # Chromium).
 __all__ = [
+    "DHAN",
     "chromium",
     "clock",
     "own_postgres",
@@ -43,7 +47,9 @@ __all__ = [
     "store_url",
 ]
 
-KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
+#: The test client's Kite app at the emulator, and the trader who signs in with it.
+KITE = kite_credentials()
+KITE_USER = "AB1234"
 
 
 @pytest.fixture
@@ -62,6 +68,32 @@ def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Iterator[Flask]:
     )
     yield made
     made.extensions["session_manager"].store.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _brokers_are_the_emulator() -> Iterator[None]:
+    """Every app and test server of the run talks to the emulator, never a real broker.
+
+    Through the environment (as ``make demo`` does), so apps a test builds itself
+    and servers in subprocesses follow too.
+    """
+    saved = {k: os.environ.get(k) for k in emulator().settings()}
+    os.environ.update(emulator().settings())
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _emulator_faults_off() -> Iterator[None]:
+    """Every test starts and ends with a well-behaved emulator on the wall clock."""
+    state = emulator().state
+    yield
+    state.faults.clear()
+    state.clock = time.time
 
 
 @pytest.fixture
@@ -88,8 +120,19 @@ class Visitor:
     def headers(self) -> dict[str, str]:
         return {"X-CSRF-Token": self.token} if self.token else {}
 
-    def connect(self, broker: str = "kite", credentials: dict[str, str] | None = None) -> Any:
-        """Connect a broker (fetching a pre-login token first) and keep the new token."""
+    def connect(
+        self,
+        broker: str = "kite",
+        credentials: dict[str, str] | None = None,
+        *,
+        user: str = KITE_USER,
+        password: str = PASSWORD,
+    ) -> Any:
+        """Sign in with a broker at the emulator and keep the new token and session info.
+
+        A redirect broker's login page is filled in as ``user``; the answer is the
+        callback's (a redirect to ``/``). A direct broker's answer is the connect one.
+        """
         if self.token is None:
             self.fetch_token()
         response = self.client.post(
@@ -98,6 +141,13 @@ class Visitor:
             headers=self.headers(),
         )
         assert response.status_code == 200, response.json
+        if response.json["status"] == "redirect":
+            callback = sign_in(response.json["redirect_url"], user, password)
+            response = self.client.get(path_of(callback))
+            assert response.status_code == 303, response.get_data(as_text=True)
+            self.fetch_token()
+            self.info = self.client.get("/api/session/info").json["session"]
+            return response
         self.token = response.json["csrf_token"]
         self.info = response.json["session"]
         return response

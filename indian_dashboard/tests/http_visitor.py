@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from .conftest import KITE
+from .emulated import DHAN
 
 
 class HttpVisitor:
@@ -42,13 +42,14 @@ class HttpVisitor:
         return self.request("POST", path, **kwargs)
 
     def connect(self, base_url: str | None = None) -> None:
-        """Fetch a pre-login token, connect Kite, keep the new token and session info."""
+        """Fetch a pre-login token, sign in (Dhan's direct flow, at the emulator), keep the
+        new token and session info."""
         answer = self.get("/api/session/csrf-token", base_url=base_url)
         answer.raise_for_status()
         self.token = answer.json()["csrf_token"]
         answer = self.post(
             "/api/broker/connect",
-            json={"broker": "kite", "credentials": KITE},
+            json={"broker": "dhan", "credentials": DHAN},
             base_url=base_url,
         )
         answer.raise_for_status()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tests.processes import free_port, start_logged, stop_process, wait_until_answers
 
+from .emulated import emulator
+
 #: The secret key test servers use unless told otherwise.
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -45,6 +47,8 @@ def start_server(
     log_path = tmp_path / f"{name}.log"
     full_env = {
         **os.environ,
+        # Its brokers are the emulator (in this process, on loopback), never real ones.
+        **emulator().settings(),
         "FLASK_SECRET_KEY": SECRET,
         "SESSION_STORE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
         **(env or {}),

@@ -16,7 +16,7 @@ from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError
 from indian_dashboard.session_manager import get_session_manager
 
-from .conftest import KITE, SECRET, Visitor
+from .conftest import DHAN, KITE, SECRET, Visitor
 from .test_session_api import assert_envelope
 
 CHROME = (
@@ -63,9 +63,12 @@ class TestList:
 
     def test_connect_counts_other_sessions(self, app: Flask) -> None:
         first = Visitor(app.test_client())
-        assert first.connect().json["other_sessions"] == 0
+        assert first.connect().headers["Location"] == "/"
         second = Visitor(app.test_client())
-        assert second.connect().json["other_sessions"] == 1
+        # The dashboard reads the count from the fragment and offers to end them.
+        assert second.connect().headers["Location"] == "/#other-sessions=1"
+        third = Visitor(app.test_client())
+        assert third.connect("dhan", DHAN).json["other_sessions"] == 0
 
     def test_index_follows_rotation_and_expiry(self, app: Flask, clock: ManualClock) -> None:
         @app.post("/t/rotate")

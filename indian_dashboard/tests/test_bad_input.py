@@ -18,7 +18,7 @@ import requests
 from flask import Flask
 from flask_session_guard.session_ids import CookieSigner
 
-from .conftest import KITE, LiveServer, Visitor, start_server
+from .conftest import DHAN, KITE, KITE_USER, LiveServer, Visitor, start_server
 from .contract import DOC, assert_envelope_any, documented_operations
 from .test_session_api import assert_envelope
 
@@ -215,7 +215,7 @@ class TestDuplicateHeaders:
         headers = [("Cookie", values[name]) for name in pair]
         response = client.get("/api/broker/status", headers=headers)
         if response.status_code == 200:
-            assert response.json["broker"]["client_id"] == KITE["client_id"]
+            assert response.json["broker"]["client_id"] == KITE_USER
             assert "valid" in pair
         else:
             assert_envelope(response, 401, "session_required")
@@ -377,7 +377,7 @@ def http_connect(server: LiveServer) -> tuple[str, str]:
     token = http.get(server.url + "/api/session/csrf-token", timeout=10).json()["csrf_token"]
     answer = http.post(
         server.url + "/api/broker/connect",
-        json={"broker": "kite", "credentials": KITE},
+        json={"broker": "dhan", "credentials": DHAN},
         headers={"X-CSRF-Token": token},
         timeout=10,
     )
@@ -530,7 +530,7 @@ class TestOverHttp:
             assert answer.status in (200, 401)
             body = json_body(answer)
             if answer.status == 200:
-                assert body["broker"]["client_id"] == KITE["client_id"]
+                assert body["broker"]["client_id"] == DHAN["client_id"]
             else:
                 assert body["error"] == "session_required"
 
@@ -541,7 +541,7 @@ class TestOverHttp:
         header = "; ".join(f"session={value}" for value in pair)
         answer = raw_request(server, "GET", "/api/broker/status", [("Cookie", header)])
         assert answer.status == 200
-        assert json_body(answer)["broker"]["client_id"] == KITE["client_id"]
+        assert json_body(answer)["broker"]["client_id"] == DHAN["client_id"]
         alone = raw_request(server, "GET", "/api/broker/status", [("Cookie", f"session={FORGED}")])
         assert alone.status == 401
 

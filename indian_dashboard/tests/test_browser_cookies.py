@@ -18,8 +18,9 @@ import pytest
 from playwright.sync_api import Browser
 from tests.fixtures import CHROMIUM, CHROMIUM_ARGS
 
-from .browser import KITE, Person
+from .browser import Person
 from .conftest import LiveServer
+from .emulated import DHAN, dhan_account
 from .http_visitor import HttpVisitor
 
 pytestmark = pytest.mark.browser
@@ -29,7 +30,7 @@ CONNECT = """async (credentials) => {
   const answer = await fetch('/api/broker/connect', {
     method: 'POST',
     headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
-    body: JSON.stringify({broker: 'kite', credentials: credentials}),
+    body: JSON.stringify({broker: 'dhan', credentials: credentials}),
   });
   return answer.status;
 }"""
@@ -86,7 +87,7 @@ def test_planted_parent_domain_cookie_is_never_adopted(
     app_url = f"http://app.example.test:{port}"
     attacker = HttpVisitor(server.url)  # the attacker needs no name: a cookie is a value
     try:
-        attacker.connect()  # the attacker's own account, kite:AB1234
+        attacker.connect()  # the attacker's own account, dhan:<DHAN client id>
         attackers_cookie = attacker.http.cookies["session"]
         handler, sibling_port = sibling
         handler.cookie = attackers_cookie
@@ -96,7 +97,7 @@ def test_planted_parent_domain_cookie_is_never_adopted(
             # Through the page: Playwright's own request context has no resolver rules.
             page = victim.context.new_page()
             page.goto(app_url + "/")
-            assert page.evaluate(CONNECT, {**KITE, "client_id": "VICTIM1"}) == 200
+            assert page.evaluate(CONNECT, dhan_account("VICTIM1")) == 200
             page.goto(f"http://evil.example.test:{sibling_port}/")
             planted = [c for c in victim.context.cookies() if c["name"] == "session"]
             assert {c["domain"] for c in planted} == {"app.example.test", ".example.test"}
@@ -108,7 +109,7 @@ def test_planted_parent_domain_cookie_is_never_adopted(
             left = [c for c in victim.context.cookies() if c["name"] == "session"]
             assert left == []
             page.goto(app_url + "/")
-            assert "AB1234" not in page.content()  # never the attacker's account
+            assert DHAN["client_id"] not in page.content()  # never the attacker's account
             # The attacker's own copy is dead too: nobody is switched into it later.
             assert attacker.get("/api/broker/status").json()["error"] == "session_revoked"
         finally:

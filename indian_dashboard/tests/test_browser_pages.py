@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from .browser import Tab
+from .emulated import kite_credentials
 
 pytestmark = pytest.mark.browser
 
@@ -16,10 +17,11 @@ def test_connect_page_connects_through_the_form(servers: Any, people: Any) -> No
     page = person.open(ready=False).page
     broker = page.get_by_label("Broker", exact=True)
     broker.select_option("angelone")
-    assert page.get_by_label("PIN").is_visible()
+    assert page.get_by_label("MPIN").is_visible()
     broker.select_option("dhan")
+    page.get_by_label("Sign in with").select_option(label="Access token (this form)")
     assert page.get_by_label("Access token").get_attribute("type") == "password"
-    assert page.get_by_label("PIN").count() == 0
+    assert page.get_by_label("MPIN").count() == 0
     page.get_by_role("button", name="Connect").click()
     assert "Client ID" in (page.locator("#connect-error").text_content() or "")
     page.get_by_label("Client ID").fill("DH42")
@@ -127,10 +129,13 @@ def test_pages_work_under_a_strict_content_security_policy(servers: Any, people:
     page = tab.page
     answer = page.request.get(person.base_url + "/")
     assert "script-src 'self'" in answer.headers["content-security-policy"]
-    page.get_by_label("Client ID").fill("AB1234")
-    page.get_by_label("API key").fill("k")
-    page.get_by_label("API secret").fill("s")
+    kite = kite_credentials(person.base_url)
+    page.get_by_label("API key").fill(kite["api_key"])
+    page.get_by_label("API secret").fill(kite["api_secret"])
     page.get_by_role("button", name="Connect").click()
+    page.get_by_label("User ID").fill("AB1234")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Allow").click()
     page.wait_for_selector("#watchlist-form")
     page.get_by_label("NSE symbol").fill("SBIN")
     page.get_by_role("button", name="Add").click()
@@ -216,10 +221,14 @@ def test_reconnect_offers_to_sign_out_everywhere_else(servers: Any, people: Any)
     old_device.connect("OFFER1")
     page = new_device.open(ready=False).page
     page.get_by_label("Broker", exact=True).select_option("kite")
-    page.get_by_label("Client ID").fill("OFFER1")
-    page.get_by_label("API key").fill("new-key")
-    page.get_by_label("API secret").fill("new-secret")
+    kite = kite_credentials(server.url)
+    page.get_by_label("API key").fill(kite["api_key"])
+    page.get_by_label("API secret").fill(kite["api_secret"])
     page.get_by_role("button", name="Connect").click()
+    # Back from the broker, the count comes in the URL's fragment.
+    page.get_by_label("User ID").fill("OFFER1")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Allow").click()
     page.wait_for_selector("#other-sessions-offer:not([hidden])")
     offer = page.locator("#other-sessions-offer").text_content() or ""
     assert "also signed in on one other device or browser" in offer

@@ -97,7 +97,7 @@ def test_token_rotated_in_one_tab_is_used_by_the_other(
           const r = await sessionManager.fetch('/api/broker/connect', {
             method: 'POST', headers: {'Content-Type': 'application/json'},
             body: JSON.stringify({broker: 'dhan',
-                                  credentials: {client_id: 'D1', access_token: 't'}})});
+                                  credentials: {client_id: 'D1', access_token: 'tok'}})});
           return r.status;
         }"""
     )

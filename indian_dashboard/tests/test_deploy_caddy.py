@@ -22,6 +22,7 @@ from .deployment import (
     shipped_env,
     wait_for_tls,
 )
+from .emulated import DHAN
 from .servers import SECRET, LiveServer, start_server
 
 pytestmark = pytest.mark.server
@@ -112,10 +113,9 @@ def test_caddy_serves_the_flow_over_https_with_hsts(caddy: Caddy) -> None:
     pre = client.get(base + "/api/session/csrf-token", timeout=5)
     assert pre.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     headers = {"X-CSRF-Token": pre.json()["csrf_token"], "Origin": base}
-    credentials = {"client_id": "AB1234", "api_key": "k", "api_secret": "s"}
     connected = client.post(
         base + "/api/broker/connect",
-        json={"broker": "kite", "credentials": credentials},
+        json={"broker": "dhan", "credentials": DHAN},
         headers={
             **headers,
             # What a hostile client adds: Caddy drops or overwrites each.

@@ -18,6 +18,7 @@ import requests
 from tests.processes import free_port
 
 from .deployment import DEPLOY, Certificate, https_client, make_certificate, port_of, shipped_env
+from .emulated import DHAN
 from .nginx import Nginx, start_nginx
 from .servers import SECRET, LiveServer, start_server
 
@@ -99,9 +100,11 @@ def test_chromium_over_https_connects_adds_extends_and_logs_out(
     fetched = person.context.request.get(deployed.nginx.url + icon)
     assert fetched.status == 200 and fetched.headers["content-type"].startswith("image/svg")
 
-    page.get_by_label("Client ID").fill("AB1234")
-    page.get_by_label("API key").fill("kite-key")
-    page.get_by_label("API secret").fill("kite-secret-value")
+    # Dhan's direct sign-in (a Web-made token) at the emulator, through the form.
+    page.get_by_label("Broker", exact=True).select_option("dhan")
+    page.get_by_label("Sign in with").select_option(label="Access token (this form)")
+    page.get_by_label("Client ID").fill(DHAN["client_id"])
+    page.get_by_label("Access token").fill(DHAN["access_token"])
     page.get_by_role("button", name="Connect").click()
     page.wait_for_selector("#watchlist-form")
     cookie = next(c for c in person.context.cookies() if c["name"] == "__Host-session")

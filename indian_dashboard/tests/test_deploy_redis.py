@@ -11,12 +11,11 @@ from tests.processes import free_port
 from tests.redis_server import RedisServer
 
 from .deployment import https_client, make_certificate, port_of, shipped_env
+from .emulated import DHAN
 from .nginx import start_nginx
 from .servers import SECRET, LiveServer, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
-
-KITE = {"client_id": "AB1234", "api_key": "kite-key", "api_secret": "kite-secret-value"}
 
 
 def _served(server: LiveServer, log: Path, path: str) -> int:
@@ -72,7 +71,7 @@ def test_a_session_survives_one_of_two_servers_stopping(
 
         pre = client.get(base + "/api/session/csrf-token", timeout=5).json()["csrf_token"]
         connected = token_post(
-            "/api/broker/connect", pre, json={"broker": "kite", "credentials": KITE}
+            "/api/broker/connect", pre, json={"broker": "dhan", "credentials": DHAN}
         )
         assert connected.status_code == 200, connected.text
         token = connected.json()["csrf_token"]

@@ -15,7 +15,7 @@ from flask_session_guard.session_ids import CookieSigner, new_session_id
 
 from indian_dashboard import create_app
 
-from .conftest import KITE, SECRET
+from .conftest import DHAN, SECRET
 
 LOGGER = "flask_session_guard.deployment"
 #: Behind a proxy the public origin is configuration (start-up stops without it).
@@ -127,7 +127,7 @@ def test_bad_signatures_spread_out_are_no_burst(
 def _connect(client: Any, token: str, **headers: str) -> Any:
     return client.post(
         "/api/broker/connect",
-        json={"broker": "kite", "credentials": KITE},
+        json={"broker": "dhan", "credentials": DHAN},
         headers={"X-CSRF-Token": token, **headers},
     )
 

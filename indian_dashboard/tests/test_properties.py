@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from indian_dashboard import create_app
 
-from .conftest import KITE, SECRET, Visitor
+from .conftest import DHAN, KITE, SECRET, Visitor
 from .contract import (
     FUZZ_SCALE,
     TRIED,
@@ -81,7 +81,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
 def connected_visitor(app: Flask) -> Visitor:
     visitor = Visitor(app.test_client())
-    visitor.connect()
+    visitor.connect("dhan", DHAN)  # direct: one request per example
     return visitor
 
 

@@ -25,7 +25,7 @@ from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
 
-from .conftest import KITE, SECRET, Visitor
+from .conftest import DHAN, KITE, SECRET, Visitor
 from .outages import assert_503 as _assert_503
 
 pytestmark = pytest.mark.redis
@@ -69,7 +69,7 @@ def redis_app(redis_url: str, make_app: Callable[..., Flask]) -> Flask:
 def rv(redis_app: Flask) -> Visitor:
     """A connected visitor of ``redis_app``."""
     visitor = Visitor(redis_app.test_client())
-    visitor.connect()
+    visitor.connect("dhan", DHAN)  # a direct sign-in: one request, as the counts below assume
     return visitor
 
 
@@ -87,7 +87,8 @@ def test_one_hash_per_session_with_a_field_per_data_key(
 ) -> None:
     rv.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=rv.headers())
     r = redis_server.client()
-    index, session_key = "session:account:kite:AB1234", f"session:{rv.info['session_id']}"
+    index = f"session:account:dhan:{DHAN['client_id']}"
+    session_key = f"session:{rv.info['session_id']}"
     # One hash for the session, one sorted set indexing the account's sessions, and
     # the live index the /metrics gauge counts.
     assert sorted(r.keys("*")) == sorted([index, session_key, "session:index:live"])
@@ -95,8 +96,8 @@ def test_one_hash_per_session_with_a_field_per_data_key(
     keys = [session_key]
     fields = r.hgetall(keys[0])
     assert {"c", "l", "a", "e", "s", "u", "n", "v", "p"} <= set(fields)
-    assert fields["n"] == "kite:AB1234"
-    assert fields["d:broker"] == '"kite"'
+    assert fields["n"] == f"dhan:{DHAN['client_id']}"
+    assert fields["d:broker"] == '"dhan"'
     assert fields["d:watchlist"] == '["TCS"]'
     # The Redis expiry follows the idle timeout.
     assert IDLE * 1000 - 5000 < r.pttl(keys[0]) <= IDLE * 1000
@@ -140,7 +141,7 @@ def test_scripts_come_back_after_script_flush(
         clock.advance(5)
         assert request().status_code == 200
     admin.script_flush()
-    assert Visitor(rv.client).connect().status_code == 200  # create script
+    assert Visitor(rv.client).connect("dhan", DHAN).status_code == 200  # create script
 
 
 def test_extension_moves_the_redis_expiry(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import KITE, LiveServer, start_server
+from .conftest import DHAN, LiveServer, start_server
 
 pytestmark = pytest.mark.server
 
@@ -33,7 +33,7 @@ class HttpVisitor:
 
     def connect(self) -> None:
         self.token = self.get("/api/session/csrf-token").json()["csrf_token"]
-        answer = self.post("/api/broker/connect", {"broker": "kite", "credentials": KITE})
+        answer = self.post("/api/broker/connect", {"broker": "dhan", "credentials": DHAN})
         assert answer.status_code == 200, answer.text
         self.token = answer.json()["csrf_token"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from .emulated import DHAN
 from .servers import start_server
 
 pytestmark = pytest.mark.server
@@ -59,8 +60,8 @@ def test_forwarded_proto_from_loopback_is_not_trusted_without_proxies(tmp_path: 
             token = json.load(answer)["csrf_token"]
         body = json.dumps(
             {
-                "broker": "kite",
-                "credentials": {"client_id": "AB1", "api_key": "k", "api_secret": "s"},
+                "broker": "dhan",
+                "credentials": DHAN,
             }
         ).encode()
         request = urllib.request.Request(

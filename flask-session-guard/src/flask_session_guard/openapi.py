@@ -136,7 +136,9 @@ class Operation:
     header and every refusal an unsafe request may meet (:data:`UNSAFE`).
     ``errors`` adds statuses of the view's own; ``path_params`` gives the schema
     of each ``<converter:name>`` of the rule, ``query_params`` the description and
-    schema of each optional query parameter.
+    schema of each optional query parameter. ``responses``, when given, is the
+    operation's whole ``responses`` object (a route that answers a redirect or a
+    page rather than ``ok`` and the error envelope).
     """
 
     operation_id: str
@@ -150,6 +152,7 @@ class Operation:
     request_body: dict[str, Any] | None = None
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     query_params: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    responses: dict[str, Any] | None = None
 
     def statuses(self) -> set[int]:
         """Every error status the operation documents."""
@@ -184,6 +187,9 @@ class Operation:
             operation["parameters"] = parameters
         if self.request_body is not None:
             operation["requestBody"] = self.request_body
+        if self.responses is not None:
+            operation["responses"] = self.responses
+            return operation
         responses: dict[str, Any] = {"200": self.ok}
         for status in sorted(self.statuses()):
             name = errors[status].response
