@@ -115,8 +115,8 @@ def test_sign_out_everywhere_reaches_sessions_missing_from_the_index(
     _fill_until_evicted(lru_redis)
     admin = lru_redis.client()
     # Which keys LRU picks is Redis's choice; remove the index as an eviction would.
-    admin.delete("session:account:kite:AB1234")
-    survivors = [v for v in visitors[1:] if admin.exists("session:" + v.info["session_id"])]
+    admin.delete("session:account:{kite:AB1234}")
+    survivors = [v for v in visitors[1:] if admin.exists("session:{" + v.info["session_id"] + "}")]
     assert survivors, "the filler evicted every session: nothing left to test"
     me = visitors[0]
     assert me.session_info().status_code == 200

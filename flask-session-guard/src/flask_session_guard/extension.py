@@ -36,7 +36,7 @@ from .origin import OriginPolicy
 from .session import ServerSession, SessionState
 from .session_limit import make_room
 from .settings import SessionSettings, apply_defaults
-from .stores import SessionGone, SessionRecord, SessionStore, open_store
+from .stores import SessionGone, SessionRecord, SessionStore, StoreUnavailable, open_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -153,7 +153,14 @@ class SessionManager:
             @after_this_request
             def make_room_for_login(response: Response) -> Response:
                 if response.status_code < 400:
-                    self._keep_within_limit(account, replaced=replaced)
+                    try:
+                        self._keep_within_limit(account, replaced=replaced)
+                    except StoreUnavailable as err:
+                        # After the view, Flask no longer routes an error to its
+                        # handlers: do it here, so an outage is the 503, not a 500.
+                        refusal = current_app.handle_user_exception(err)
+                        made: Response = current_app.make_response(refusal)
+                        return made
                 return response
 
         info = self.get_session_info()
