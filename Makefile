@@ -7,7 +7,7 @@ PORT   ?= 5000
 WORKERS ?= 2
 SOURCES := flask-session-guard indian_dashboard broker_emulator bench scripts
 
-.PHONY: run demo test test-browser js-tools js-size screenshots load bench bench-scale lint typecheck system-deps clean
+.PHONY: run demo test test-browser js-tools js-size screenshots load bench bench-scale bench-redis lint typecheck system-deps clean
 
 # Both distributions, from this checkout, pinned by constraints.txt (what CI tested).
 PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt -e ./flask-session-guard
@@ -42,11 +42,12 @@ BROKERS_PORT ?= 5001
 demo: $(VENV)/.installed-run
 	$(PY) scripts/demo.py --host $(HOST) --port $(PORT) --brokers-port $(BROKERS_PORT) --workers $(WORKERS)
 
-## Debian packages the tests drive (redis-server, chromium, nginx, caddy, systemd-analyze,
-## chattr, mount, npm for axe-core, the PostgreSQL server), installed when missing.
+## Debian packages the tests drive (redis-server, redis-sentinel, chromium, nginx, caddy,
+## systemd-analyze, chattr, mount, npm for axe-core, the PostgreSQL server; iproute2's ip
+## and tc for the Redis network-fault test), installed when missing.
 PG_SERVER := /usr/lib/postgresql/*/bin/initdb:postgresql
 system-deps:
-	bash scripts/system-deps.sh redis-server chromium nginx caddy systemd-analyze:systemd chattr:e2fsprogs mount:mount npm '$(PG_SERVER)'
+	bash scripts/system-deps.sh redis-server redis-sentinel redis-cli:redis-tools chromium nginx caddy systemd-analyze:systemd chattr:e2fsprogs mount:mount npm '$(PG_SERVER)' ip:iproute2 tc:iproute2
 
 ## Install what the tests need, then run the whole suite, lint and type check.
 test: $(VENV)/.installed-test system-deps js-tools
@@ -87,6 +88,11 @@ bench: $(VENV)/.installed-bench
 bench-scale: $(VENV)/.installed-bench
 	bash scripts/system-deps.sh redis-server wrk '$(PG_SERVER)'
 	$(PY) -m bench.scale
+
+## This session layer on one Redis, on Sentinel and on a Redis Cluster (in process, ~1 min).
+bench-redis: $(VENV)/.installed-bench
+	bash scripts/system-deps.sh redis-server redis-sentinel redis-cli:redis-tools
+	$(PY) -m bench.redis_modes
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check $(SOURCES)

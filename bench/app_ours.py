@@ -15,15 +15,17 @@ from .apps import SECRET, BenchEnv
 
 def make_app(option: str, env: BenchEnv) -> Flask:
     """``option`` is the store: ``sqlite`` (a file in the work folder), ``redis`` (db 1),
-    ``postgres`` (the bench's private server, default settings) or ``postgres-unlogged``
-    (the same server, UNLOGGED tables of their own)."""
+    ``postgres`` (the bench's private server, default settings), ``postgres-unlogged``
+    (the same server, UNLOGGED tables of their own), or a store URL itself
+    (``bench.redis_modes``: Sentinel, Cluster)."""
     urls = {
         "sqlite": f"sqlite:///{env.workdir / 'ours.sqlite3'}",
         "redis": env.redis_url(1),
         "postgres": env.postgres_url,
         "postgres-unlogged": env.postgres_url,
     }
-    config: dict[str, Any] = {"SECRET_KEY": SECRET, "SESSION_STORE_URL": urls[option]}
+    url = option if "://" in option else urls[option]
+    config: dict[str, Any] = {"SECRET_KEY": SECRET, "SESSION_STORE_URL": url}
     if option == "postgres-unlogged":
         config.update(SESSION_PG_UNLOGGED=True, SESSION_PG_TABLE_PREFIX="unlogged_")
     app = create_app(config, instance_path=str(env.workdir / "instance"))

@@ -47,7 +47,7 @@ _SQL_ROW = (
 #: KEYS: none. ARGV: prefix, first, last, now, expires, absolute, ttl ms, secret.
 _REDIS_FILL = """
 for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do
-  local key = ARGV[1] .. string.format('%022d', i)
+  local key = ARGV[1] .. '{' .. string.format('%022d', i) .. '}'
   redis.call('HSET', key, 'c', ARGV[4], 'l', ARGV[4], 'a', ARGV[6], 'e', ARGV[5], 's', ARGV[8],
     'u', '1', 'v', 'Firefox on Linux', 'p', '127.0.0.1', 'd:value', '0')
   redis.call('PEXPIRE', key, ARGV[7])
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         after = int(admin.info("memory")["used_memory"])
         real_key = next(
-            k for k in redis_db.scan_iter("session:*", count=1000) if not k[8:].isdigit()
+            k for k in redis_db.scan_iter("session:{*", count=1000) if not k[9:-1].isdigit()
         )
         results["redis_memory"] = {
             "sessions": stored,

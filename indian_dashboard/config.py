@@ -95,6 +95,11 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in ("SESSION_REDIS_SOCKET_TIMEOUT", "SESSION_REDIS_CONNECT_TIMEOUT"):
         if name in environ:
             config[name] = _parse_number(name, environ[name])
+    if "SESSION_REDIS_MIN_REPLICAS" in environ:
+        raw = environ["SESSION_REDIS_MIN_REPLICAS"].strip()
+        if not raw.isdigit():
+            raise ConfigError(f"SESSION_REDIS_MIN_REPLICAS must be a whole number, got {raw!r}")
+        config["SESSION_REDIS_MIN_REPLICAS"] = int(raw)
     config.update(_postgres_from_env(environ))
     config.update(_broker_config(environ))
     return config

@@ -15,6 +15,7 @@ from flask_session_guard import ManualClock, MemorySessionStore, SessionStore, S
 
 from .postgres_server import PostgresServer
 from .redis_server import RedisServer
+from .redis_topology import ClusterDeployment, SentinelDeployment
 
 #: Every store; Redis and PostgreSQL ones are marked so that ``-m "not redis"`` or
 #: ``-m "not postgres"`` leaves them out.
@@ -23,6 +24,12 @@ STORE_PARAMS = [
     "sqlite",
     pytest.param("redis", marks=pytest.mark.redis),
     pytest.param("postgres", marks=pytest.mark.postgres),
+]
+#: The store contract also runs on the master a Sentinel names and on a Redis Cluster.
+CONTRACT_STORE_PARAMS = [
+    *STORE_PARAMS,
+    pytest.param("redis-sentinel", marks=pytest.mark.redis),
+    pytest.param("redis-cluster", marks=pytest.mark.redis),
 ]
 
 
@@ -43,18 +50,24 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'sessions.sqlite3'}"
 
 
-@pytest.fixture(params=STORE_PARAMS)
+@pytest.fixture(params=CONTRACT_STORE_PARAMS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
     """Each store, empty, for the store contract tests."""
     made: SessionStore
     if request.param == "memory":
         made = MemorySessionStore()
-    elif request.param == "redis":
+    elif request.param.startswith("redis"):
         from flask_session_guard import RedisSessionStore
 
-        made = RedisSessionStore.from_url(
-            request.getfixturevalue("redis_url"), instance_path=str(tmp_path)
-        )
+        if request.param == "redis":
+            url = request.getfixturevalue("redis_url")
+        else:
+            deployment = request.getfixturevalue(request.param.replace("-", "_"))
+            for server in deployment.masters().values():
+                server.client().flushall()
+                server.close_clients()
+            url = deployment.url()
+        made = RedisSessionStore.from_url(url, instance_path=str(tmp_path))
     elif request.param == "postgres":
         from flask_session_guard import PostgresSessionStore
 
@@ -162,3 +175,25 @@ def chromium() -> Iterator[Any]:
             _SHARED["browser"].close()
             _SHARED["playwright"].stop()
             _SHARED.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelDeployment]:
+    """A master, two replicas and three Sentinels for the whole run (never failed over)."""
+    deployment = SentinelDeployment(tmp_path_factory.mktemp("sentinel"))
+    deployment.start()
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterDeployment]:
+    """Three masters with a replica each for the whole run (never failed over)."""
+    deployment = ClusterDeployment(tmp_path_factory.mktemp("cluster"))
+    deployment.start()
+    try:
+        yield deployment
+    finally:
+        deployment.stop()

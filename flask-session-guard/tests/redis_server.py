@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -47,11 +48,15 @@ class RedisServer:
         appendonly: bool = False,
         unix_socket: bool = False,
         extra_args: Sequence[str] = (),
+        tls: TlsFiles | None = None,
     ) -> None:
         self.directory = directory
         self.appendonly = appendonly
-        #: More ``--name value`` settings, e.g. ``("--maxmemory", "2mb")``.
+        #: More redis-server options (replicaof, cluster-enabled, user...).
         self.extra_args = list(extra_args)
+        self.host = "127.0.0.1"
+        #: Serve TLS only (the plain port is off), with these files.
+        self.tls = tls
         #: Also listen on ``DIRECTORY/redis.sock`` (mode 700) when asked.
         self.unix_socket = directory / "redis.sock" if unix_socket else None
         self.port = free_port()
@@ -62,17 +67,30 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
-    def client(self, *, timeout: float = 5.0) -> redis.Redis:
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def client(self, *, timeout: float = 5.0, **options: Any) -> redis.Redis:
         """A plain client of this server, for the test's own checks; closed by
         :meth:`close_clients` (the fixtures call it at teardown)."""
+        tls: dict[str, Any] = {}
+        if self.tls is not None:
+            tls = {
+                "ssl": True,
+                "ssl_ca_certs": str(self.tls.ca),
+                "ssl_certfile": str(self.tls.client_cert),
+                "ssl_keyfile": str(self.tls.client_key),
+            }
         made = redis.Redis(
-            host="127.0.0.1",
+            host=self.host,
             port=self.port,
             decode_responses=True,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
+            **{**tls, **options},
         )
         self._clients.append(made)
         return made
@@ -85,12 +103,27 @@ class RedisServer:
 
     def start(self) -> None:
         """Start (again, on the same port and directory) and wait for PING."""
+        ports = ["--port", str(self.port)]
+        if self.tls is not None:
+            ports = [
+                "--port",
+                "0",
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(self.tls.server_cert),
+                "--tls-key-file",
+                str(self.tls.server_key),
+                "--tls-ca-cert-file",
+                str(self.tls.ca),
+                "--tls-auth-clients",
+                "optional",
+            ]
         args = [
             redis_server_binary(),
-            "--port",
-            str(self.port),
+            *ports,
             "--bind",
-            "127.0.0.1",
+            self.host,
             "--dir",
             str(self.directory),
             "--save",
@@ -106,9 +139,9 @@ class RedisServer:
             "--logfile",
             str(self.directory / "redis.log"),
         ]
-        args += self.extra_args
         if self.unix_socket is not None:
             args += ["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
+        args += self.extra_args
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
@@ -124,6 +157,7 @@ class RedisServer:
                         return
                 except (redis.ConnectionError, redis.TimeoutError):
                     time.sleep(0.05)
+
         except BaseException:
             self.stop()
             raise
@@ -148,6 +182,14 @@ class RedisServer:
         os.kill(self.process.pid, signal.SIGCONT)
         self.paused = False
 
+    def kill(self) -> None:
+        """SIGKILL by pid (a machine lost at once: nothing is flushed), and wait."""
+        self.close_clients()
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
     def stop(self) -> None:
         """Stop by pid (SIGTERM, so the append-only file is complete) and wait."""
         self.close_clients()
@@ -164,6 +206,17 @@ class RedisServer:
         shutil.rmtree(self.directory / "appendonlydir", ignore_errors=True)
         for path in self.directory.glob("*.rdb"):
             path.unlink()
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A test CA and the server's and a client's certificates, as PEM files."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
 
 
 @dataclass

@@ -3,8 +3,8 @@ against the private redis-server)."""
 
 from __future__ import annotations
 
+import inspect
 import os
-import select
 import threading
 import time
 from collections.abc import Iterator
@@ -105,8 +105,13 @@ def test_connection_closed_by_the_server_is_replaced(
     first = conns.command("CLIENT", "ID")
     redis_server.client().client_kill_filter(_id=first)
     (idle,) = conns._idle
-    readable, _, _ = select.select([idle._sock], [], [], 5)  # the server's close arrived
-    assert readable
+    deadline = time.monotonic() + 5
+    while True:  # until the server's close has arrived
+        try:
+            idle.can_read(timeout=0.05)
+        except redis.exceptions.ConnectionError:
+            break  # "closed by server": redis-py has dropped the socket
+        assert time.monotonic() < deadline, "the server never closed the connection"
     second = conns.command("CLIENT", "ID")
     assert second != first
 
@@ -157,8 +162,40 @@ def test_maintenance_notifications_are_off(redis_url: str, tmp_path: Path) -> No
     """redis-py 8 handles them in its own pool, which the store does not use."""
     pytest.importorskip("redis.maint_notifications")
     store = RedisSessionStore.from_url(redis_url, instance_path=str(tmp_path))
-    factory = store._connections.factory
+    factory = store._connections.factory  # type: ignore[union-attr]
     conn = factory.connection_class(**factory.connection_kwargs)
     config = getattr(conn, "maint_notifications_config", None)
     assert config is None or config.enabled is False
     store.close()
+
+
+def test_the_redis_py_api_this_pool_relies_on_is_public_and_there() -> None:
+    """RedisConnections uses only these public names of redis-py's ``Connection``;
+    a redis-py version that renames or drops one fails here, loudly, before a
+    request does."""
+    connection = redis.Connection
+    assert isinstance(inspect.getattr_static(connection, "is_connected"), property)
+    for name in ("connect", "can_read", "send_command", "send_packed_command", "pack_commands"):
+        assert callable(getattr(connection, name)), name
+    assert "disconnect_on_error" in inspect.signature(connection.read_response).parameters
+    pool = redis.ConnectionPool(host="127.0.0.1", port=1)
+    assert pool.connection_class is connection and isinstance(pool.connection_kwargs, dict)
+    made = pool.connection_class(**pool.connection_kwargs)  # type: ignore[no-untyped-call]
+    assert made.is_connected is False
+
+
+def test_a_sentinel_connection_connects_through_the_sentinels(tmp_path: Path) -> None:
+    """Sending on a Sentinel-managed connection would connect straight to its own
+    host and port (here a closed port: a plain refusal); the pool calls ``connect``,
+    which asks the Sentinels first (none answers: no master found)."""
+    from redis.sentinel import Sentinel, SentinelConnectionPool
+
+    sentinels = Sentinel([("127.0.0.1", 1)], sentinel_kwargs={"socket_connect_timeout": 0.2})  # type: ignore[no-untyped-call]
+    factory = SentinelConnectionPool(  # type: ignore[no-untyped-call]
+        "nosuch", sentinels, host="127.0.0.1", port=1, socket_connect_timeout=0.2
+    )
+    conns = RedisConnections(
+        factory, 1, 0.2, redis.exceptions.ConnectionError, redis.exceptions.ResponseError
+    )
+    with pytest.raises(redis.sentinel.MasterNotFoundError):
+        conns.command("PING")

@@ -41,15 +41,17 @@ class HttpVisitor:
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, **kwargs)
 
-    def connect(self, base_url: str | None = None) -> None:
-        """Fetch a pre-login token, sign in (Dhan's direct flow, at the emulator), keep the
-        new token and session info."""
+    def connect(
+        self, base_url: str | None = None, *, credentials: dict[str, str] | None = None
+    ) -> None:
+        """Fetch a pre-login token, sign in (Dhan's direct flow, at the emulator; with
+        ``credentials``, default the test account's), keep the new token and session info."""
         answer = self.get("/api/session/csrf-token", base_url=base_url)
         answer.raise_for_status()
         self.token = answer.json()["csrf_token"]
         answer = self.post(
             "/api/broker/connect",
-            json={"broker": "dhan", "credentials": DHAN},
+            json={"broker": "dhan", "credentials": credentials or DHAN},
             base_url=base_url,
         )
         answer.raise_for_status()

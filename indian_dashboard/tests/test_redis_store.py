@@ -87,8 +87,8 @@ def test_one_hash_per_session_with_a_field_per_data_key(
 ) -> None:
     rv.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=rv.headers())
     r = redis_server.client()
-    index = f"session:account:dhan:{DHAN['client_id']}"
-    session_key = f"session:{rv.info['session_id']}"
+    index = "session:account:{dhan:" + DHAN["client_id"] + "}"
+    session_key = "session:{" + rv.info["session_id"] + "}"
     # One hash for the session, one sorted set indexing the account's sessions, and
     # the live index the /metrics gauge counts.
     assert sorted(r.keys("*")) == sorted([index, session_key, "session:index:live"])
@@ -119,9 +119,9 @@ def test_idle_session_disappears_from_redis_by_itself(redis_url: str, tmp_path: 
     store.create(SessionRecord("idle", now, now, now + 60, now + 0.3, "s", True, {}))
     try:
         exists = store._connections.command
-        assert exists("EXISTS", "session:idle") == 1
+        assert exists("EXISTS", "session:{idle}") == 1
         time.sleep(0.6)
-        assert exists("EXISTS", "session:idle") == 0
+        assert exists("EXISTS", "session:{idle}") == 0
     finally:
         store.close()
 
@@ -148,7 +148,7 @@ def test_extension_moves_the_redis_expiry(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
     r = redis_server.client()
-    key = f"session:{rv.info['session_id']}"
+    key = f"session:{{{rv.info['session_id']}}}"
     r.pexpire(key, 100_000)  # as if time had passed
     clock.advance(300)
     assert rv.extend().status_code == 200
@@ -158,7 +158,7 @@ def test_extension_moves_the_redis_expiry(
 def test_expiry_never_passes_the_absolute_lifetime(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
-    key = f"session:{rv.info['session_id']}"
+    key = f"session:{{{rv.info['session_id']}}}"
     for _ in range(6):
         clock.advance(550)
         assert rv.extend().status_code == 200
@@ -177,10 +177,11 @@ def test_redis_settings_from_environment() -> None:
             "SESSION_REDIS_POOL_SIZE": "4",
             "SESSION_REDIS_SOCKET_TIMEOUT": "0.5",
             "SESSION_REDIS_CONNECT_TIMEOUT": "0.25",
+            "SESSION_REDIS_MIN_REPLICAS": "1",
         }
     )
     settings = RedisSettings.from_config(config)
-    assert settings == RedisSettings("app1:", 4, 0.5, 0.25)
+    assert settings == RedisSettings("app1:", 4, 0.5, 0.25, min_replicas=1)
     assert RedisSettings.from_config({}) == RedisSettings("session:", 10, 1.0, 1.0)
 
 
@@ -191,6 +192,8 @@ def test_redis_settings_from_environment() -> None:
         ("SESSION_REDIS_POOL_SIZE", "many"),
         ("SESSION_REDIS_SOCKET_TIMEOUT", "-1"),
         ("SESSION_REDIS_CONNECT_TIMEOUT", "soon"),
+        ("SESSION_REDIS_MIN_REPLICAS", "-1"),
+        ("SESSION_REDIS_MIN_REPLICAS", "one"),
     ],
 )
 def test_bad_redis_setting_names_the_variable(name: str, value: str) -> None:
@@ -435,7 +438,7 @@ def test_read_after_the_interval_runs_the_script_and_records_activity(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
     """A stamp remembered from an earlier read skips the script only within the interval."""
-    key = f"session:{rv.info['session_id']}"
+    key = f"session:{{{rv.info['session_id']}}}"
     r = redis_server.client()
     assert rv.client.get("/api/watchlist").status_code == 200
     with recorded_commands(redis_server) as commands:
@@ -505,7 +508,7 @@ def test_store_lost_mid_request_answers_503(
     answer = visitor.session_info()
     assert answer.status_code == 200
     assert visitor.client.get("/api/broker/status").status_code == 200
-    assert "note" not in own_redis.client().hgetall(f"session:{visitor.info['session_id']}")
+    assert "note" not in own_redis.client().hgetall(f"session:{{{visitor.info['session_id']}}}")
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ from .security_headers import register_security_headers
 from .session import ServerSession, SessionState
 from .session_limit import make_room
 from .settings import ConfigError, SessionSettings, apply_defaults
-from .stores import SessionGone, SessionRecord, SessionStore, open_store
+from .stores import SessionGone, SessionRecord, SessionStore, StoreUnavailable, open_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -162,7 +162,14 @@ class SessionManager:
             @after_this_request
             def make_room_for_login(response: Response) -> Response:
                 if response.status_code < 400:
-                    self._keep_within_limit(account, replaced=replaced)
+                    try:
+                        self._keep_within_limit(account, replaced=replaced)
+                    except StoreUnavailable as err:
+                        # After the view, Flask no longer routes an error to its
+                        # handlers: do it here, so an outage is the 503, not a 500.
+                        refusal = current_app.handle_user_exception(err)
+                        made: Response = current_app.make_response(refusal)
+                        return made
                 return response
 
         info = self.get_session_info()

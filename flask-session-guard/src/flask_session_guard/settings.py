@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_REDIS_POOL_SIZE": 10,
     "SESSION_REDIS_SOCKET_TIMEOUT": 1.0,
     "SESSION_REDIS_CONNECT_TIMEOUT": 1.0,
+    # Replicas that must acknowledge a login, logout or data write (WAIT); 0: none.
+    "SESSION_REDIS_MIN_REPLICAS": 0,
     # Used by the postgresql:// store only.
     "SESSION_PG_POOL_SIZE": 10,
     "SESSION_PG_TIMEOUT": 1.0,
@@ -110,6 +112,8 @@ class RedisSettings:
     socket_timeout: float
     #: Seconds to wait for a new connection to open.
     connect_timeout: float
+    #: Replicas that must acknowledge each login, logout and data write (0: none).
+    min_replicas: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> RedisSettings:
@@ -118,6 +122,11 @@ class RedisSettings:
         def get(name: str) -> Any:
             return config.get(name, DEFAULTS[name])
 
+        replicas = get("SESSION_REDIS_MIN_REPLICAS")
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+            raise ConfigError(
+                f"SESSION_REDIS_MIN_REPLICAS must be a whole number of 0 or more, got {replicas!r}"
+            )
         prefix = get("SESSION_REDIS_PREFIX")
         if not isinstance(prefix, str) or not prefix:
             raise ConfigError(f"SESSION_REDIS_PREFIX must be a non-empty string, got {prefix!r}")
@@ -130,6 +139,7 @@ class RedisSettings:
             connect_timeout=check_seconds(
                 "SESSION_REDIS_CONNECT_TIMEOUT", get("SESSION_REDIS_CONNECT_TIMEOUT")
             ),
+            min_replicas=replicas,
         )
 
 

@@ -43,6 +43,10 @@ STORES: dict[str, str] = {
     "unix": ".redis:RedisSessionStore",
     "postgresql": ".postgres:PostgresSessionStore",
     "postgres": ".postgres:PostgresSessionStore",
+    "redis+sentinel": ".redis:RedisSessionStore",
+    "rediss+sentinel": ".redis:RedisSessionStore",
+    "redis+cluster": ".redis:RedisSessionStore",
+    "rediss+cluster": ".redis:RedisSessionStore",
 }
 #: Schemes whose store takes :class:`PostgresSettings` instead of :class:`RedisSettings`.
 _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})

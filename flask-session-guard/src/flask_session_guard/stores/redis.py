@@ -1,14 +1,18 @@
-"""``redis://``, ``rediss://``, ``unix://``: sessions shared by every app server.
+"""Redis (one server, Sentinel or Cluster; see :mod:`.redis_urls`): sessions shared
+by every app server.
 
-One Redis hash per session under ``SESSION_REDIS_PREFIX`` + the store key. Its
+One Redis hash per session, ``PREFIX{KEY}`` (``SESSION_REDIS_PREFIX``, then the
+store key as the hash tag, so a session's keys share one Cluster slot). Its
 metadata fields have one-letter names (``c`` created, ``l`` last activity, ``a``
 absolute end, ``e`` expiry, ``s`` CSRF secret, ``u`` authenticated, ``n`` account,
 ``v`` device, ``p`` IP, ``r`` revoked) and each user-data key is its own field
 ``d:NAME``, so writes are per key. Each account has a sorted set
-``PREFIX + "account:" + ACCOUNT`` of its session keys scored by their absolute
-end; listing checks each member's hash and drops the ones that are gone. One more
-sorted set, ``PREFIX + "index:live"``, holds every live session's key scored by its
-expiry, for the O(1) live count (see ``count_live``). The key's Redis
+``PREFIX + "account:{" + ACCOUNT + "}"`` (the account's own slot) of its session
+keys scored by their absolute end; listing checks each member's hash and drops
+the ones that are gone. One more sorted set, ``PREFIX + "index:live"``, holds
+every live session's key scored by its expiry, for the O(1) live count (see
+``count_live``; in a Cluster it is one more slot, written beside the session's
+own, not atomically with it). The key's Redis
 expiry follows the record's ``expires_at``: an idle session disappears on its own,
 even when no app server runs, and nothing needs purging. The expiry is set as a
 time to live counted from the caller's ``now`` (PEXPIRE, not PEXPIREAT), so it
@@ -17,26 +21,28 @@ is also checked against ``now`` on every read and write, so the idle timeout and
 the absolute lifetime hold exactly whatever Redis's own timer does.
 
 Every operation is one round trip except :meth:`RedisSessionStore.update_value`
-(a read, then a check-and-set script: two). Writes go through Lua scripts that
-check the session is still alive first, so a late write never resurrects it.
+(a read, then a check-and-set script: two). Writes go through Lua scripts
+(:mod:`.redis_scripts`, each on one key) that check the session is still alive
+first, so a late write never resurrects it. With ``SESSION_REDIS_MIN_REPLICAS``
+a login, logout or data write carries a ``WAIT`` in its own round trip.
 
 Driver errors that mean "Redis is away" (refused, timed out, loading, read-only
-replica, out of memory) become :class:`StoreUnavailable`; the store logs one
-warning when that starts and one line when Redis answers again.
+replica, out of memory, a cluster mid-failover) become :class:`StoreUnavailable`;
+the store logs one warning when that starts and one line when Redis answers again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import math
+import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 from ..settings import ConfigError, RedisSettings
+from . import redis_scripts as scripts
 from .base import (
     Change,
     OutageLog,
@@ -48,8 +54,11 @@ from .base import (
     StoreUnavailable,
     Touch,
 )
+from .redis_cluster import ClusterCommands
 from .redis_connections import Command, RedisConnections
 from .redis_policy import EvictionWatch
+from .redis_scripts import Script
+from .redis_urls import RedisTarget, parse_redis_url
 
 log = logging.getLogger(__name__)
 
@@ -61,111 +70,6 @@ _SEEN_ACTIVITY_MAX = 10_000
 UPDATE_ATTEMPTS = 50
 #: Entries of the live index looked at per round trip when counting.
 _RECOUNT_BATCH = 1000
-
-# Times travel as Python's shortest exact float text (``repr``): Lua's own
-# number-to-text conversion keeps only 14 digits, which would round timestamps.
-
-#: KEYS[1] session; ARGV: now, refresh interval ('' = none), now + idle timeout.
-#: The live hash as a flat list (stamped when due), or {} when absent or expired.
-_GET = """
-local h = redis.call('HGETALL', KEYS[1])
-if #h == 0 then return h end
-local e, l, a, r
-for i = 1, #h, 2 do
-  local f = h[i]
-  if f == 'e' then e = i + 1 elseif f == 'l' then l = i + 1 elseif f == 'a' then a = i + 1
-  elseif f == 'r' then r = true end
-end
-local now = tonumber(ARGV[1])
-if not (e and l and a) or tonumber(h[e]) <= now then
-  redis.call('DEL', KEYS[1])
-  return {}
-end
-if not r and ARGV[2] ~= '' and now - tonumber(h[l]) >= tonumber(ARGV[2]) then
-  local expires = ARGV[3]
-  if tonumber(expires) > tonumber(h[a]) then expires = h[a] end
-  h[l] = ARGV[1]
-  h[e] = expires
-  redis.call('HSET', KEYS[1], 'l', ARGV[1], 'e', expires)
-  redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((tonumber(expires) - now) * 1000)))
-end
-return h
-"""
-
-#: KEYS[1] session; ARGV: ttl ms, then field, value pairs. 1 if made, 0 if taken.
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-
-#: KEYS[1] session; ARGV: now, last activity ('' = no touch), expires at, ttl ms,
-#: then (op, field, value) triples with op 's' (set) or 'd' (delete).
-#: 1 if written, 0 (nothing written) when the session is gone, revoked or expired.
-_UPDATE = """
-local m = redis.call('HMGET', KEYS[1], 'e', 'r')
-if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return 0 end
-if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[1], 'l', ARGV[2], 'e', ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-end
-for i = 5, #ARGV, 3 do
-  if ARGV[i] == 's' then
-    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
-  else
-    redis.call('HDEL', KEYS[1], ARGV[i + 1])
-  end
-end
-return 1
-"""
-
-#: KEYS[1] session; ARGV: now, field, '1' if an old value was read, old value,
-#: op ('s' or 'd'), new value. 1 written; 0 the field changed meanwhile; -1 gone.
-_CHECK_AND_SET = """
-local m = redis.call('HMGET', KEYS[1], 'e', 'r')
-if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return -1 end
-local current = redis.call('HGET', KEYS[1], ARGV[2])
-if ARGV[3] == '1' then
-  if current ~= ARGV[4] then return 0 end
-elseif current then
-  return 0
-end
-if ARGV[5] == 's' then
-  redis.call('HSET', KEYS[1], ARGV[2], ARGV[6])
-else
-  redis.call('HDEL', KEYS[1], ARGV[2])
-end
-return 1
-"""
-
-#: KEYS[1] session; ARGV: now, reason ('1' for a plain revocation). 1 if a live
-#: session was marked revoked, else 0.
-_REVOKE = """
-local m = redis.call('HMGET', KEYS[1], 'e', 'r')
-if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'r', ARGV[2])
-return 1
-"""
-
-
-@dataclass(frozen=True)
-class _Script:
-    """A Lua script and the SHA-1 digest that EVALSHA runs it by."""
-
-    source: str
-    sha: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
-
-
-_GET_SCRIPT = _Script(_GET)
-_CREATE_SCRIPT = _Script(_CREATE)
-_UPDATE_SCRIPT = _Script(_UPDATE)
-_CAS_SCRIPT = _Script(_CHECK_AND_SET)
-_REVOKE_SCRIPT = _Script(_REVOKE)
-_SCRIPTS = (_GET_SCRIPT, _CREATE_SCRIPT, _UPDATE_SCRIPT, _CAS_SCRIPT, _REVOKE_SCRIPT)
 
 #: Error replies that mean the server cannot serve now, not that we asked wrongly.
 _OUTAGE_REPLIES = ("MISCONF", "LOADING", "MASTERDOWN", "NOREPLICAS", "CLUSTERDOWN", "TRYAGAIN")
@@ -200,6 +104,11 @@ def _ttl_ms(expires_at: float, now: float) -> int:
     return max(1, math.ceil((expires_at - now) * 1000))
 
 
+#: What the store sends its commands through: RedisConnections (one server, or the
+#: master a Sentinel names) or ClusterCommands (a Redis Cluster).
+Commands = RedisConnections | ClusterCommands
+
+
 class RedisSessionStore:
     """Sessions in Redis, shared by threads, processes and machines.
 
@@ -207,22 +116,45 @@ class RedisSessionStore:
     one store built before gunicorn forks serves every worker.
     """
 
-    def __init__(self, connections: RedisConnections, *, prefix: str = "session:") -> None:
+    def __init__(
+        self,
+        connections: Commands,
+        *,
+        prefix: str = "session:",
+        min_replicas: int = 0,
+        wait_timeout: float = 0.5,
+    ) -> None:
         driver = _import_driver()
         exc = driver.exceptions
         self._connections = connections
         self._command = connections.command
+        #: A Cluster spreads keys over nodes: a WAIT must follow its write on the
+        #: write's own node, and scripts are loaded on every master.
+        self._cluster = isinstance(connections, ClusterCommands)
         self._prefix = prefix
+        #: Replicas that must acknowledge a login, logout or data write (WAIT), and
+        #: the milliseconds WAIT may take: a part of the socket timeout.
+        self._min_replicas = min_replicas
+        self._wait_ms = max(1, math.floor(wait_timeout * 1000))
         self._outage_errors: tuple[type[Exception], ...] = (
             exc.ConnectionError,  # also refused, auth, loading, no free pooled connection
             exc.TimeoutError,
             exc.ReadOnlyError,  # a replica after a failover
             exc.OutOfMemoryError,
+            exc.ClusterError,  # CLUSTERDOWN, MASTERDOWN: a cluster mid-failover
+            exc.TryAgainError,  # a multi-key command during a resharding
+            exc.AskError,  # redirects that did not settle (ASK and MOVED)
+            exc.RedisClusterException,  # no cluster node answers, a slot not covered
         )
         self._response_error: type[Exception] = exc.ResponseError
         # EVALSHA runs each script by its digest and loads it once on NOSCRIPT (a new
-        # or restarted server).
+        # or restarted server, a promoted replica).
         self._no_script: type[Exception] = exc.NoScriptError
+        self._auth_errors: tuple[type[Exception], ...] = (
+            exc.AuthenticationError,
+            exc.AuthenticationWrongNumberOfArgsError,
+            exc.NoPermissionError,
+        )
         self._outages = OutageLog(log)
         #: Redis's eviction policy, and account listings that stay complete under it.
         self._evictions = EvictionWatch(
@@ -240,39 +172,34 @@ class RedisSessionStore:
     def from_url(
         cls, url: str, *, instance_path: str, redis: RedisSettings | None = None
     ) -> RedisSessionStore:
-        """``redis://[:PASSWORD@]HOST:PORT/DB``, ``rediss://...`` (TLS), ``unix:///PATH?db=N``.
+        """Any form of :mod:`.redis_urls`: one server, Sentinel or Cluster, TLS, ACL user.
 
-        Pool size, socket and connect timeouts come from ``redis`` (the
-        ``SESSION_REDIS_*`` settings). The scripts are loaded now if Redis answers;
-        if it does not, one warning is logged and requests answer 503 until it does.
+        Pool size, socket and connect timeouts and the replicas to wait for come
+        from ``redis`` (the ``SESSION_REDIS_*`` settings). The scripts are loaded now
+        if Redis answers; if it does not, one warning is logged and requests answer
+        503 until it does. A server that answers but refuses the TLS certificate, the
+        user or the password stops start-up (:class:`ConfigError`).
         """
         driver = _import_driver()
         options = redis or RedisSettings.from_config({})
-        # No retries inside redis-py: a timed-out request answers 503 after one
-        # socket timeout instead of several, and a write is never sent twice.
-        no_retry = driver.retry.Retry(driver.backoff.NoBackoff(), 0)
-        # redis-py parses the URL (TLS, AUTH, database, unix socket) into the
-        # connection settings; RedisConnections lends the connections out.
-        factory = driver.ConnectionPool.from_url(
-            url,
-            max_connections=options.pool_size,
-            socket_timeout=options.socket_timeout,
-            socket_connect_timeout=options.connect_timeout,
-            retry=no_retry,
-            decode_responses=True,
-            **_without_maintenance_notifications(),
+        target = parse_redis_url(url)
+        if "{" in options.prefix or "}" in options.prefix:
+            # The hash tag must be the session's own id, or every key shares one slot.
+            raise ConfigError("SESSION_REDIS_PREFIX must not contain { or }")
+        connections = _connect(driver, url, target, options)
+        store = cls(
+            connections,
+            prefix=options.prefix,
+            min_replicas=options.min_replicas,
+            wait_timeout=options.socket_timeout / 2,
         )
-        connections = RedisConnections(
-            factory,
-            options.pool_size,
-            options.socket_timeout,  # waiting for a free pooled connection
-            driver.exceptions.ConnectionError,
-            driver.exceptions.ResponseError,
-        )
-        store = cls(connections, prefix=options.prefix)
-        # Not fatal: Redis may come up after the app. Requests answer 503 until then.
-        if store.prepare():
-            store._evictions.check_policy()  # logs loudly if Redis may evict sessions
+        try:
+            # Not fatal: Redis may come up after the app. Requests answer 503 until then.
+            if store.prepare(strict=True):
+                store._evictions.check_policy()  # logs loudly if Redis may evict sessions
+        except BaseException:
+            connections.close()
+            raise
         return store
 
     # -- outages ------------------------------------------------------------------------
@@ -285,35 +212,71 @@ class RedisSessionStore:
             return _describe(err)
         return None
 
-    def prepare(self) -> bool:
+    def prepare(self, *, strict: bool = False) -> bool:
         """Load the scripts into Redis (one round trip); False if Redis does not answer.
 
         Called at start-up so that the first requests find their scripts; a server
         that restarts empty gets them again on first use (EVALSHA, NOSCRIPT, load).
+        With ``strict``, a server that answers but refuses us (its TLS certificate
+        not verified, a wrong user or password, a user without the rights) raises
+        :class:`ConfigError`: that is a setting to fix, not an outage to wait out.
         """
         try:
             with self._translate:
-                self._batch([("SCRIPT", "LOAD", script.source) for script in _SCRIPTS])
-        except StoreUnavailable:
+                if self._cluster:  # SCRIPT LOAD goes to every master
+                    for script in scripts.ALL:
+                        self._command("SCRIPT", "LOAD", script.source)
+                else:
+                    self._batch([("SCRIPT", "LOAD", s.source) for s in scripts.ALL])
+        except StoreUnavailable as err:
+            refusal = self._refusal(err) if strict else None
+            if refusal is not None:
+                raise ConfigError(f"SESSION_STORE_URL: Redis {refusal}") from None
             return False
+        except self._response_error as err:  # NOPERM, DENIED: replies, not outages
+            if strict:
+                raise ConfigError(f"SESSION_STORE_URL: Redis {_refused(err)}") from None
+            raise
         return True
 
-    def _batch(self, commands: Sequence[Command], script: _Script | None = None) -> list[Any]:
+    def _refusal(self, err: BaseException) -> str | None:
+        """What refused us in ``err``'s chain: TLS verification, or the credentials."""
+        seen: BaseException | None = err
+        while seen is not None:
+            if isinstance(seen, ssl.SSLCertVerificationError):
+                return f"TLS certificate not verified (check ssl_ca_certs): {seen.verify_message}"
+            if isinstance(seen, ssl.SSLError):
+                return f"TLS handshake failed: {seen.reason or seen}"
+            if isinstance(seen, self._auth_errors):
+                return _refused(seen)
+            seen = seen.__cause__ or seen.__context__
+        return None
+
+    def _batch(
+        self, commands: Sequence[Command], script: Script | None = None, pin: str | None = None
+    ) -> list[Any]:
         """Several commands in one round trip; the first error reply raises.
 
-        When the first command runs ``script`` and the server lacks it (NOSCRIPT), the
-        script is loaded and the whole batch sent again: the others must be idempotent.
+        With ``pin`` (a key), every command goes over one connection to the node of
+        that key (for WAIT). When the first command runs ``script`` and the server
+        lacks it (NOSCRIPT), the script is loaded and the whole batch sent again: the
+        others must be idempotent.
         """
-        replies = self._connections.batch(commands)
+        send = self._connections.batch if pin is None else self._pinned(pin)
+        replies = send(commands)
         if script is not None and isinstance(replies[0], self._no_script):
             self._command("SCRIPT", "LOAD", script.source)
-            replies = self._connections.batch(commands)
+            replies = send(commands)
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
         return replies
 
-    def _run(self, script: _Script, key: str, args: list[str]) -> Any:
+    def _pinned(self, key: str) -> Callable[[Sequence[Command]], list[Any]]:
+        pinned = self._connections.pinned
+        return lambda commands: pinned(key, commands)
+
+    def _run(self, script: Script, key: str, args: Sequence[str | int | float]) -> Any:
         """EVALSHA ``script`` on one key; on NOSCRIPT (a new or emptied server) load it, retry."""
         try:
             return self._command("EVALSHA", script.sha, 1, key, *args)
@@ -321,10 +284,55 @@ class RedisSessionStore:
             self._command("SCRIPT", "LOAD", script.source)
             return self._command("EVALSHA", script.sha, 1, key, *args)
 
+    def _write(
+        self,
+        script: Script | None,
+        key: str,
+        args: Sequence[str | int | float],
+        beside: Sequence[Command] = (),
+    ) -> Any:
+        """A write that matters to the user (a login, a logout, a data change), and
+        ``beside`` it commands on other keys (the live index), in the same round trip.
+
+        Without ``SESSION_REDIS_MIN_REPLICAS`` that is all. With it, ``WAIT`` follows
+        on the same connection, in the same round trip, and fewer acknowledging
+        replicas than asked within the wait is a 503. (In a Cluster ``beside`` sits
+        in other slots: it goes in a pipeline of its own after the waited write.)
+        """
+        command: Command = args if script is None else ("EVALSHA", script.sha, 1, key, *args)
+        if self._min_replicas == 0:
+            if beside:
+                return self._batch([command, *beside], script)[0]
+            if script is None:
+                return self._command(*args)
+            return self._run(script, key, args)
+        if not self._cluster:
+            replies = self._batch([command, *beside, self._wait_command()], script, pin=key)
+            self._check_replicas(replies[-1])
+            return replies[0]
+        replies = self._batch([command, self._wait_command()], script, pin=key)
+        self._check_replicas(replies[-1])
+        if beside:
+            self._batch(beside)
+        return replies[0]
+
+    def _wait_command(self) -> Command:
+        return ("WAIT", self._min_replicas, self._wait_ms)
+
+    def _check_replicas(self, acknowledged: int) -> None:
+        if acknowledged < self._min_replicas:
+            # Written on the master, not yet safe from its loss: the client is told to
+            # retry (every write here can be repeated without harm).
+            raise self._outages.unavailable(
+                f"redis WAIT: {acknowledged} of {self._min_replicas} replicas acknowledged"
+                f" within {self._wait_ms} ms"
+            )
+
     # -- the store interface ---------------------------------------------------------
 
     def _name(self, key: str) -> str:
-        return self._prefix + key
+        # The id is the hash tag: in a Cluster the slot is the session's own.
+        return self._prefix + "{" + key + "}"
 
     @property
     def _live_index(self) -> str:
@@ -345,7 +353,7 @@ class RedisSessionStore:
                 flat: Any = self._command("HGETALL", name)
             else:
                 flat = self._run(
-                    _GET_SCRIPT,
+                    scripts.GET,
                     name,
                     [repr(now), repr(refresh.interval), repr(now + refresh.idle_timeout)],
                 )
@@ -389,11 +397,9 @@ class RedisSessionStore:
             args += [_DATA + data_name, value]
         with self._translate:
             if record.account is None:
-                commands: list[Command] = [
-                    ("EVALSHA", _CREATE_SCRIPT.sha, 1, self._name(record.key), *args),
-                    *self._count_entry(record),
-                ]
-                made = self._batch(commands, _CREATE_SCRIPT)[0]
+                made = self._write(
+                    scripts.CREATE, self._name(record.key), args, self._count_entry(record)
+                )
             else:
                 # Session and index sit in different keys (and Cluster slots): one
                 # pipelined round trip, not one script. An index entry whose session
@@ -404,17 +410,30 @@ class RedisSessionStore:
 
     def _create_indexed(self, record: SessionRecord, args: list[str]) -> Any:
         assert record.account is not None
-        index = self._index(record.account)
+        name, index = self._name(record.key), self._index(record.account)
         ttl = _ttl_ms(record.absolute_at, record.created_at)
-        commands: list[Command] = [
-            ("EVALSHA", _CREATE_SCRIPT.sha, 1, self._name(record.key), *args),
+        create: Command = ("EVALSHA", scripts.CREATE.sha, 1, name, *args)
+        # ZADD and PEXPIRE NX/GT change nothing when sent again.
+        indexing: list[Command] = [
             ("ZADD", index, repr(record.absolute_at), record.key),
             ("PEXPIRE", index, ttl, "NX"),
             ("PEXPIRE", index, ttl, "GT"),
-            *self._count_entry(record),
         ]
-        # ZADD and PEXPIRE NX/GT change nothing when sent again.
-        return self._batch(commands, _CREATE_SCRIPT)[0]
+        counting = self._count_entry(record)  # the live index: a slot of its own
+        if self._min_replicas == 0:
+            return self._batch([create, *indexing, *counting], scripts.CREATE)[0]
+        wait = self._wait_command()
+        if not self._cluster:  # one connection: one WAIT covers all
+            replies = self._batch([create, *indexing, *counting, wait], scripts.CREATE, pin=name)
+            self._check_replicas(replies[-1])
+            return replies[0]
+        # Two slots, so two nodes: each write waits on its own node.
+        made = self._batch([create, wait], scripts.CREATE, pin=name)
+        self._check_replicas(made[-1])
+        self._check_replicas(self._batch([*indexing, wait], pin=index)[-1])
+        if counting:
+            self._batch(counting)
+        return made[0]
 
     def update(
         self,
@@ -437,7 +456,10 @@ class RedisSessionStore:
                 ["d", _DATA + data_name, ""] if value is None else ["s", _DATA + data_name, value]
             )
         with self._translate:
-            written = self._run(_UPDATE_SCRIPT, self._name(key), args)
+            if changes:
+                written = self._write(scripts.UPDATE, self._name(key), args)
+            else:  # an activity stamp alone: losing it in a failover costs nothing
+                written = self._run(scripts.UPDATE, self._name(key), args)
         return bool(written)
 
     def update_value(
@@ -461,7 +483,7 @@ class RedisSessionStore:
                 value or "",
             ]
             with self._translate:
-                outcome = self._run(_CAS_SCRIPT, redis_key, args)
+                outcome = self._write(scripts.CHECK_AND_SET, redis_key, args)
             if outcome == 1:
                 return value
             if outcome == -1:
@@ -470,16 +492,15 @@ class RedisSessionStore:
         raise StoreUnavailable("too many concurrent updates of one session key")
 
     def delete(self, key: str) -> None:
+        name = self._name(key)
         with self._translate:
-            self._batch([("DEL", self._name(key)), ("ZREM", self._live_index, key)])
+            self._write(None, name, ("DEL", name), [("ZREM", self._live_index, key)])
 
     def revoke(self, key: str, now: float, reason: str = "revoked") -> bool:
-        commands: list[Command] = [
-            ("EVALSHA", _REVOKE_SCRIPT.sha, 1, self._name(key), repr(now), _revoked_mark(reason)),
-            ("ZREM", self._live_index, key),  # a revoked session is not live
-        ]
+        args = [repr(now), _revoked_mark(reason)]
+        unlive: Command = ("ZREM", self._live_index, key)  # a revoked session is not live
         with self._translate:
-            return bool(self._batch(commands, _REVOKE_SCRIPT)[0])
+            return bool(self._write(scripts.REVOKE, self._name(key), args, [unlive]))
 
     # -- the live count: a sorted set of session keys scored by their expiry ----------
     #
@@ -519,7 +540,9 @@ class RedisSessionStore:
                     return int(self._command("ZCARD", index))
 
     def _index(self, account: str) -> str:
-        return f"{self._prefix}account:{account}"
+        # The account is the hash tag: its index has a slot of its own, written
+        # beside (not inside) the session's script.
+        return self._prefix + "account:{" + account + "}"
 
     def list_sessions(
         self, now: float, account: str | None = None, limit: int | None = None
@@ -545,19 +568,12 @@ class RedisSessionStore:
         return live if limit is None else live[:limit]
 
     def _session_keys(self) -> Iterator[str]:
-        """Every session key (SCAN: for operators and the live gauge, not the hot path)."""
-        start = len(self._prefix)
-        cursor = "0"
-        while True:
-            cursor, names = self._command(
-                "SCAN", cursor, "MATCH", self._prefix + "*", "COUNT", 1000
-            )
-            for name in names:
-                key = name[start:]
-                if ":" not in key:  # index keys are PREFIX + "account:" + ACCOUNT
-                    yield key
-            if cursor == "0":
-                return
+        """Every session key (SCAN of every master: for operators and the live gauge,
+        not the hot path). Index keys (``PREFIX`` + ``account:{...}``) do not match."""
+        start = len(self._prefix) + 1
+        for name in self._connections.scan(self._prefix + "{*"):
+            if name.endswith("}"):
+                yield name[start:-1]
 
     def purge_expired(self, now: float) -> int:
         """Nothing to do: Redis removes expired keys itself."""
@@ -571,6 +587,101 @@ class RedisSessionStore:
     def close(self) -> None:
         """Close pooled connections; new ones are opened on next use."""
         self._connections.close()
+
+
+def _connect(driver: ModuleType, url: str, target: RedisTarget, options: RedisSettings) -> Commands:
+    """The commands object for ``target``: the fast path for one server and Sentinel,
+    redis-py's cluster client for a Cluster."""
+    # No retries inside redis-py: a timed-out request answers 503 after one
+    # socket timeout instead of several, and a write is never sent twice.
+    no_retry = driver.retry.Retry(driver.backoff.NoBackoff(), 0)
+    timeouts: dict[str, Any] = {
+        "socket_timeout": options.socket_timeout,
+        "socket_connect_timeout": options.connect_timeout,
+    }
+    if target.kind == "cluster":
+        # The first node as a URL: only then does redis-py build each node's pool with
+        # ``connection_pool_class`` (the others are further startup nodes).
+        (host, port), *others = target.nodes
+        first = f"{'rediss' if target.tls else 'redis'}://{_url_host(host)}:{port}"
+        nodes = [driver.cluster.ClusterNode(host, port) for host, port in others]
+
+        wait = options.socket_timeout
+
+        class pool_class(driver.BlockingConnectionPool):  # type: ignore[name-defined,misc]
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(timeout=wait, **kwargs)
+
+        def build() -> Any:
+            # Redirects (MOVED, ASK) are followed inside; a failed node makes it
+            # reload the slot table, and the request answers 503 (no retry).
+            return driver.cluster.RedisCluster(
+                url=first,
+                startup_nodes=nodes,
+                retry=no_retry,
+                decode_responses=True,
+                # Per node, as on one server: at most pool_size connections, and a
+                # request waits up to the socket timeout for a free one.
+                connection_pool_class=pool_class,
+                max_connections=options.pool_size,
+                **timeouts,
+                **target.credentials(),
+                **target.tls_options,  # TLS itself is the rediss:// of ``first``
+            )
+
+        return ClusterCommands(build, driver)
+    common: dict[str, Any] = {
+        "max_connections": options.pool_size,
+        "retry": no_retry,
+        "decode_responses": True,
+        **timeouts,
+        **_without_maintenance_notifications(),
+    }
+    if target.kind == "sentinel":
+        assert target.service is not None
+        sentinels = driver.sentinel.Sentinel(
+            list(target.nodes),
+            # The Sentinels' own connections: same timeouts and TLS, no credentials
+            # (those in the URL are the master's).
+            sentinel_kwargs={"retry": no_retry, **timeouts, **target.tls_kwargs()},
+        )
+        # Each new connection asks the Sentinels for the master's address, so after
+        # a failover the next connection goes to the promoted replica; a connection
+        # still open to a demoted master fails (READONLY) and reconnects.
+        factory = driver.sentinel.SentinelConnectionPool(
+            target.service,
+            sentinels,
+            db=target.db,
+            **common,
+            **target.credentials(),
+            **target.tls_kwargs(),
+        )
+    else:
+        # redis-py parses the URL (TLS, AUTH, database, unix socket) into the
+        # connection settings; RedisConnections lends the connections out.
+        factory = driver.ConnectionPool.from_url(url, **common)
+    return RedisConnections(
+        factory,
+        options.pool_size,
+        options.socket_timeout,  # waiting for a free pooled connection
+        driver.exceptions.ConnectionError,
+        driver.exceptions.ResponseError,
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _refused(err: BaseException) -> str:
+    """The server's refusal of our credentials or rights, in one line without secrets."""
+    text = (str(err).splitlines()[0] if str(err) else type(err).__name__)[:160]
+    exc = _import_driver().exceptions
+    if isinstance(err, exc.NoPermissionError):
+        return f"refused a command the store needs (grant the user's rights): {text}"
+    if isinstance(err, (exc.AuthenticationError, exc.AuthenticationWrongNumberOfArgsError)):
+        return f"refused the user or password in the URL: {text}"
+    return f"refused the connection: {text}"  # e.g. DENIED: protected mode
 
 
 def _pairs(reply: Mapping[str, str] | Sequence[str]) -> Mapping[str, str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import queue
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -70,13 +70,19 @@ class RedisConnections:
         except queue.Empty:
             raise self._no_connection("No connection available.") from None
         try:
-            return self._ready_connection()
+            conn = self._ready_connection()
+            if not conn.is_connected:
+                # Connect through ``connect`` (sending would connect by itself, but
+                # straight to the connection's host and port: a Sentinel-managed one
+                # asks the Sentinels for the master's address only in ``connect``).
+                conn.connect()
+            return conn
         except BaseException:
             self._permits.put(None)
             raise
 
     def _ready_connection(self) -> AbstractConnection:
-        """An idle connection fit to send on, or a new one (which connects on send)."""
+        """An idle connection fit to send on, or a new one (not yet connected)."""
         try:
             conn = self._idle.pop()
         except IndexError:
@@ -84,11 +90,12 @@ class RedisConnections:
             return factory.connection_class(**factory.connection_kwargs)
         # Readable while idle means the server closed it (a restart, its idle timeout)
         # or sent something unasked; redis-py reports the first as an error. Either
-        # way start afresh rather than read a stale reply: it reconnects on send.
+        # way start afresh rather than read a stale reply: it is connected again.
         # (``can_read`` would connect a closed one: skip it then, or an outage would
-        # cost two connect timeouts.)
+        # cost two connect timeouts. ``is_connected`` is redis-py's public property;
+        # tests/test_redis_connections.py fails if a redis-py version drops it.)
         try:
-            stale = conn._sock is not None and conn.can_read()
+            stale = conn.is_connected and conn.can_read()
         except Exception:
             stale = True
         except BaseException:
@@ -111,10 +118,12 @@ class RedisConnections:
         conn = self._borrow()
         try:
             conn.send_command(*args)
-            return conn.read_response()
+            # On a socket error or timeout the connection closes itself (asked for
+            # explicitly: Sentinel's connection class would otherwise keep it open,
+            # and a late reply would answer the next command); it reconnects on next
+            # use. An error reply leaves it clean.
+            return conn.read_response(disconnect_on_error=True)
         finally:
-            # On a socket error or timeout redis-py has closed the connection itself:
-            # it reconnects on next use. An error reply leaves it clean.
             self._give_back(conn)
 
     def batch(self, commands: Sequence[Command]) -> list[Any]:
@@ -129,12 +138,25 @@ class RedisConnections:
             replies: list[Any] = []
             for _ in commands:
                 try:
-                    replies.append(conn.read_response())
+                    replies.append(conn.read_response(disconnect_on_error=True))
                 except self._response_error as err:
                     replies.append(err)
             return replies
         finally:
             self._give_back(conn)
+
+    def pinned(self, key: str, commands: Sequence[Command]) -> list[Any]:
+        """:meth:`batch`: one server holds every key, so any connection is ``key``'s."""
+        return self.batch(commands)
+
+    def scan(self, match: str) -> Iterator[str]:
+        """Every key matching ``match`` (SCAN: for operators, never the hot path)."""
+        cursor: Any = "0"
+        while True:
+            cursor, names = self.command("SCAN", cursor, "MATCH", match, "COUNT", 1000)
+            yield from names
+            if str(cursor) == "0":
+                return
 
     def close(self) -> None:
         """Close the idle connections; each reconnects on its next use."""

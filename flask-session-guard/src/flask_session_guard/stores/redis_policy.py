@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .redis_cluster import ClusterCommands
 from .redis_connections import RedisConnections
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class EvictionWatch:
 
     def __init__(
         self,
-        connections: RedisConnections,
+        connections: RedisConnections | ClusterCommands,
         prefix: str,
         refused: type[Exception],
         unreachable: tuple[type[Exception], ...],
@@ -123,7 +124,9 @@ class EvictionWatch:
         batch: list[str] = []
 
         def flush() -> None:
-            replies = self._connections.batch([("HGET", self._prefix + key, "n") for key in batch])
+            # The session's hash: PREFIX{KEY} (stores/redis.py, the id as hash tag).
+            names = [self._prefix + "{" + key + "}" for key in batch]
+            replies = self._connections.batch([("HGET", name, "n") for name in names])
             found.extend(key for key, owner in zip(batch, replies, strict=True) if owner == account)
             batch.clear()
 
