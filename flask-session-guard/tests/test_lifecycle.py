@@ -5,7 +5,6 @@ Each test names an attack or a misuse and fails when its defence is removed.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -20,27 +19,10 @@ from flask_session_guard import (
     require_session,
 )
 
+from .counting import CountingStore
+
 SECRET = "lifecycle-test-secret-key-0123456789abcdef"
 HOST = "app.example.test"
-
-
-class CountingStore:
-    """Wraps a store and counts the calls it receives."""
-
-    def __init__(self, inner: SessionStore) -> None:
-        self.inner = inner
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if not callable(attr):
-            return attr
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return attr(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import logging
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,13 @@ import pytest
 from flask import Flask, jsonify
 from flask_session_guard.clock import ManualClock
 from flask_session_guard.session_ids import CookieSigner, new_session_id, store_key
-from flask_session_guard.stores import SessionStore
 from itsdangerous import Signer
+from tests.counting import CountingStore
 
 from indian_dashboard import create_app
 from indian_dashboard.session_manager import get_session_manager
 
 from .conftest import SECRET, Visitor
-
-
-class CountingStore:
-    """Wraps a store and counts the calls it receives."""
-
-    def __init__(self, inner: SessionStore) -> None:
-        self.inner = inner
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if not callable(attr):
-            return attr
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return attr(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture
