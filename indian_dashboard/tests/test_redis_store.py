@@ -286,7 +286,7 @@ def test_missing_driver_is_one_line_naming_the_extra(
     assert "\n" not in message
     assert message == (
         "SESSION_STORE_URL asks for Redis but redis-py is not installed:"
-        " pip install 'indian-dashboard[redis]'"
+        " pip install 'flask-session-guard[redis]'"
     )
 
 
@@ -324,7 +324,7 @@ def test_missing_driver_stops_the_server_command(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "pip install 'indian-dashboard[redis]'" in lines[0]
+    assert "pip install 'flask-session-guard[redis]'" in lines[0]
 
 
 # -- round trips per request ------------------------------------------------------------------

@@ -81,7 +81,7 @@ def _import_driver() -> ModuleType:
     except ImportError:
         raise ConfigError(
             "SESSION_STORE_URL asks for Redis but redis-py is not installed:"
-            " pip install 'indian-dashboard[redis]'"
+            " pip install 'flask-session-guard[redis]'"
         ) from None
 
 
