@@ -235,3 +235,38 @@ def test_reconnect_offers_to_sign_out_everywhere_else(servers: Any, people: Any)
     page.get_by_role("button", name="Sign out everywhere else").click()
     page.wait_for_function("() => document.querySelectorAll('#session-list li').length === 1")
     assert old_device.server_info()[1]["error"] == "session_revoked"
+
+
+def test_answers_out_of_order_never_leave_an_older_list(servers: Any, people: Any) -> None:
+    """Two adds overlap and the first one's answer comes back last: the page shows both."""
+    person = people(servers(SESSION_TIMEOUT="60"), {"pollInterval": 30, "warningThreshold": 20})
+    person.connect()
+    page = person.open().page
+    held: list[tuple[Any, Any]] = []
+
+    def hold_the_first_answer(route: Any) -> None:
+        if route.request.method == "POST" and not held:
+            held.append((route, route.fetch()))  # the server added it; answered later
+        else:
+            route.continue_()
+
+    page.route("**/api/watchlist", hold_the_first_answer)
+    page.get_by_label("NSE symbol").fill("RELIANCE")
+    page.get_by_role("button", name="Add").click()
+    page.get_by_label("NSE symbol").fill("TCS")
+    page.get_by_label("NSE symbol").press("Enter")
+    both = ["RELIANCE", "TCS"]
+    for _ in range(50):  # the server has both once the second add is through
+        if (
+            person.context.request.get(person.base_url + "/api/watchlist").json()["watchlist"]
+            == both
+        ):
+            break
+        page.wait_for_timeout(100)
+    assert held, "the first add was not held"
+    route, answer = held[0]
+    route.fulfill(response=answer)  # the first add's answer, [RELIANCE] alone, comes last
+    shown = "() => [...document.querySelectorAll('#watchlist .symbol')].map(e => e.textContent)"
+    page.wait_for_function(f"() => ({shown})().join() === 'RELIANCE,TCS'")
+    page.wait_for_timeout(500)  # and it stays so
+    assert page.evaluate(f"({shown})()") == both

@@ -223,11 +223,35 @@
     $('watchlist-empty').hidden = symbols.length > 0;
   }
 
-  function answer(response) {
+  // Requests may overlap (an add, then another before the first is back), and their
+  // answers may come back in any order: while others are in flight an answer is not
+  // drawn, and when overlapping requests have all come back the list is read again,
+  // so the page never shows a list older than what the server holds.
+  var inFlight = 0;
+  var overlapped = false;
+
+  function watchlistRequest(path, options) {
+    inFlight += 1;
+    if (inFlight > 1) overlapped = true;
+    return sm.fetch(path, options).then(function (response) {
+      inFlight -= 1;
+      var reread = inFlight === 0 && overlapped;
+      if (reread) overlapped = false;
+      return answer(response, inFlight === 0 && !reread).then(function (ok) {
+        if (reread) watchlistRequest('/api/watchlist', { cache: 'no-store' });
+        return ok;
+      });
+    }, function () {
+      inFlight -= 1;
+      return failed();
+    });
+  }
+
+  function answer(response, draw) {
     return response.json().then(function (body) {
       if (response.ok) {
         symbolError('');
-        renderWatchlist(body.watchlist);
+        if (draw) renderWatchlist(body.watchlist);
       } else if (response.status !== 401) {
         symbolError(body.message || 'Something went wrong. Try again.');
       }
@@ -247,8 +271,8 @@
   }
 
   function removeSymbol(symbol) {
-    sm.fetch('/api/watchlist/' + encodeURIComponent(symbol), { method: 'DELETE' })
-      .then(answer, failed).then(function () { $('symbol').focus(); });
+    watchlistRequest('/api/watchlist/' + encodeURIComponent(symbol), { method: 'DELETE' })
+      .then(function () { $('symbol').focus(); });
   }
 
   // -- where else this account is signed in ---------------------------------------------
@@ -343,11 +367,11 @@
       var input = $('symbol');
       var typed = input.value;
       // Sent as typed: the server's rule is the only one, and its message says what is wrong.
-      sm.fetch('/api/watchlist', {
+      watchlistRequest('/api/watchlist', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ symbol: typed })
-      }).then(answer, failed).then(function (ok) {
+      }).then(function (ok) {
         // clear only what was sent, not what the person typed since
         if (ok && input.value === typed) input.value = '';
       });
@@ -365,7 +389,7 @@
     if (document.activeElement === document.body) $('broker-title').focus();
     var config = window.sessionManagerConfig || {};
     if (!('autoExtend' in config)) sm.setAutoExtend(true);
-    sm.fetch('/api/watchlist', { cache: 'no-store' }).then(answer, failed);
+    watchlistRequest('/api/watchlist', { cache: 'no-store' });
     $('revoke-others').addEventListener('click', endOthers);
     offerToEndOthers();
     loadSessions();
