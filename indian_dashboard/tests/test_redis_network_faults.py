@@ -192,13 +192,15 @@ def test_delay_loss_partition_and_recovery(network: NetworkPair, tmp_path: Path)
     assert not report["traceback"]
     assert {a[3] for a in answers} <= {200, 503}, "only 200 or a 503; never a 500 or no answer"
     assert all(a[4] is not None for a in answers if a[3] == 503)
-    # The first store wait that times out ends the request with its 503: none waits
-    # past one timeout (plus a little for a busy machine). A request that succeeds
-    # makes up to three round trips, each slow under delay and loss but within the
-    # timeout. ("login" is two requests: a pre-login token, then the broker login.)
+    # The first store wait that times out ends the request with its 503. Before it, a
+    # round trip of the same request may have succeeded slowly (under delay and loss,
+    # within the timeout), so a refusal waits at most one slow round trip plus one
+    # timeout (plus a little for a busy machine). A request that succeeds makes up to
+    # three round trips, each within the timeout. ("login" is two requests: a pre-login
+    # token, then the broker login.)
     single = [a for a in answers if a[2] != "login"]
     refused = [a[1] - a[0] for a in single if a[3] == 503]
-    assert max(refused) < TIMEOUT + 0.5, max(refused)
+    assert max(refused) < 2 * TIMEOUT + 0.5, max(refused)
     assert max(a[1] - a[0] for a in single) < 3 * TIMEOUT + 0.5
     assert dropped["delay+loss"] > 0 and dropped["silent drop"] > 0  # the faults were real
     for name in ("link down", "silent drop"):
