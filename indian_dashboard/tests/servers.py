@@ -77,3 +77,16 @@ def start_server(
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     wait_until_answers(process, server.url + "/healthz", log_path)
     return server
+
+
+def start_up_refusal(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m indian_dashboard`` with ``env`` where start-up should stop (exit 2)."""
+    return subprocess.run(
+        [sys.executable, "-m", "indian_dashboard", "--port", "0"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )

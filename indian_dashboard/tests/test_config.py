@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError, config_from_env
 
 from .conftest import SECRET
+from .servers import start_up_refusal
 
 
 class TestEnvironment:
@@ -100,15 +99,7 @@ class TestSecretKey:
 
     def test_short_key_is_refused_naming_the_variable_and_the_fix(self, tmp_path: Path) -> None:
         env = {"PATH": "/usr/bin:/bin", "FLASK_SECRET_KEY": "x" * 31}
-        result = subprocess.run(
-            [sys.executable, "-m", "indian_dashboard", "--port", "0"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-        )
+        result = start_up_refusal(tmp_path, env)
         assert result.returncode == 2
         (line,) = result.stderr.strip().splitlines()
         assert "FLASK_SECRET_KEY" in line and "at least 32" in line
@@ -183,15 +174,7 @@ class TestStartUpErrors:
     )
     def test_bad_setting_is_one_line_naming_it(self, tmp_path: Path, name: str, value: str) -> None:
         env = {**os.environ, "FLASK_SECRET_KEY": SECRET, name: value}
-        result = subprocess.run(
-            [sys.executable, "-m", "indian_dashboard", "--port", "0"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-        )
+        result = start_up_refusal(tmp_path, env)
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr

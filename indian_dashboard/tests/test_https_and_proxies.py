@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError
 
 from .conftest import SECRET, Visitor
-from .servers import start_server
+from .servers import start_server, start_up_refusal
 from .test_session_api import assert_envelope
 
 ONE_YEAR = "max-age=31536000; includeSubDomains"
@@ -123,15 +121,7 @@ class TestForwardedHeaders:
 
     def test_the_start_up_line_names_session_public_origin(self, tmp_path: Path) -> None:
         env = {"PATH": "/usr/bin:/bin", "FLASK_SECRET_KEY": SECRET, "SESSION_TRUSTED_PROXIES": "1"}
-        result = subprocess.run(
-            [sys.executable, "-m", "indian_dashboard", "--port", "0"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-        )
+        result = start_up_refusal(tmp_path, env)
         assert result.returncode == 2
         (line,) = result.stderr.strip().splitlines()
         assert "SESSION_PUBLIC_ORIGIN" in line and "SESSION_TRUSTED_PROXIES" in line
