@@ -9,27 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import (
-    Broker,
-    BrokerAuthFailed,
-    Context,
-    Login,
-    Variant,
-    reason,
-    text_field,
-)
+from .base import Broker, Context, Login, Variant, optional_field, text_field
 
 _LOGIN = "/rest/auth/angelbroking/user/v1/loginByPassword"
 _PROFILE = "/rest/secure/angelbroking/user/v1/getProfile"
 _LOGOUT = "/rest/secure/angelbroking/user/v1/logout"
-
-
-def _ok(status: int, body: Any) -> bool:
-    return status == 200 and isinstance(body, dict) and body.get("status") is True
-
-
-def _message(body: Any) -> object:
-    return body.get("message") if isinstance(body, dict) else None
 
 
 class AngelOne(Broker):
@@ -38,6 +22,9 @@ class AngelOne(Broker):
     variants = (
         Variant(("api_key", "client_code", "pin", "totp"), "direct", typed_id="client_code"),
     )
+
+    def accepted(self, body: dict[str, Any]) -> bool:
+        return body.get("status") is True
 
     def _headers(self, api_key: str, ctx: Context, jwt: str | None = None) -> dict[str, str]:
         ip = ctx.settings.angelone_public_ip
@@ -55,8 +42,9 @@ class AngelOne(Broker):
 
     def start(self, credentials: dict[str, str], ctx: Context) -> Login:
         api, api_key = ctx.settings.url("angelone_api"), credentials["api_key"]
-        status, body = ctx.http.call(
-            self.display_name,
+        body = self.answer(
+            ctx,
+            "login refused",
             "POST",
             api + _LOGIN,
             headers=self._headers(api_key, ctx),
@@ -66,28 +54,26 @@ class AngelOne(Broker):
                 "totp": credentials["totp"],
             },
         )
-        if not _ok(status, body):
-            raise BrokerAuthFailed(reason(self.display_name, _message(body), "login refused"))
         data = body.get("data")
         jwt = text_field(self.display_name, data, "jwtToken")
-        status, profile = ctx.http.call(
-            self.display_name, "GET", api + _PROFILE, headers=self._headers(api_key, ctx, jwt)
+        profile = self.answer(
+            ctx,
+            "the profile was refused",
+            "GET",
+            api + _PROFILE,
+            headers=self._headers(api_key, ctx, jwt),
         )
-        if not _ok(status, profile):
-            raise BrokerAuthFailed(
-                reason(self.display_name, _message(profile), "the profile was refused")
-            )
         details = profile.get("data")
         user = text_field(self.display_name, details, "clientcode")
         return Login(
             user_id=user,
-            user_name=str(details.get("name") or "") if isinstance(details, dict) else "",
+            user_name=optional_field(details, "name"),
             kept={
                 "api_key": api_key,
                 "client_code": user,
                 "jwt_token": jwt,
-                "refresh_token": str(data.get("refreshToken") or ""),
-                "feed_token": str(data.get("feedToken") or ""),
+                "refresh_token": optional_field(data, "refreshToken"),
+                "feed_token": optional_field(data, "feedToken"),
             },
             # Angel One documents no expiry time ("log in daily"): the setting bounds it.
             expires_at=None,

@@ -3,8 +3,9 @@
 A broker adapter turns the credentials a trader typed into a confirmed login:
 either at once (a *direct* flow, Angel One) or through the broker's own login
 page (a *redirect* flow: :meth:`Broker.start` answers where to send the browser,
-:meth:`Broker.finish` exchanges what the broker sent back). The account is
-always the id the broker answers with, never one the trader typed.
+:meth:`Broker.finish` exchanges what the broker sent back; Kite, Upstox and
+Fyers share one, :class:`~.redirect.RedirectBroker`). The account is always the
+id the broker answers with, never one the trader typed.
 
 HTTP goes through :class:`BrokerHttp` (httpx with explicit timeouts), never a
 broker's SDK: see the README, "Connect your broker".
@@ -155,6 +156,42 @@ class Broker(ABC):
     def logout(self, kept: dict[str, str], ctx: Context) -> None:
         """End the broker's token (where the broker offers it). Errors are the caller's."""
 
+    # -- one sign-in request ----------------------------------------------------------
+
+    def accepted(self, body: dict[str, Any]) -> bool:
+        """Whether an HTTP 200 answer says yes; by default any JSON object does."""
+        return True
+
+    def refusal(self, body: Any) -> object:
+        """The broker's own words in a refused answer: by default its ``message``."""
+        return body.get("message") if isinstance(body, dict) else None
+
+    def answer(
+        self,
+        ctx: Context,
+        fallback: str,
+        method: str,
+        url: str,
+        *,
+        needs: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The broker's answer to one sign-in request, if it accepted it.
+
+        Accepted means HTTP 200, a JSON object, :meth:`accepted`, and (if given)
+        the key ``needs`` present. Anything else raises :class:`BrokerAuthFailed`
+        with the broker's :meth:`refusal`, or ``fallback`` when it gives none.
+        """
+        status, body = ctx.http.call(self.display_name, method, url, **kwargs)
+        if (
+            status != 200
+            or not isinstance(body, dict)
+            or not self.accepted(body)
+            or (needs is not None and needs not in body)
+        ):
+            raise BrokerAuthFailed(reason(self.display_name, self.refusal(body), fallback))
+        return body
+
 
 # -- shared helpers ---------------------------------------------------------------------
 
@@ -208,6 +245,11 @@ def text_field(display_name: str, data: object, name: str) -> str:
         log.warning("%s answered without %s", display_name, name)
         raise BrokerUnavailable(f"{display_name} answered without {name}; try again shortly.")
     return value.strip()
+
+
+def optional_field(data: object, name: str) -> str:
+    """``data[name]`` as a string, or ``""`` when it is absent or empty (a display name)."""
+    return str(data.get(name) or "") if isinstance(data, dict) else ""
 
 
 @dataclass

@@ -20,19 +20,13 @@ from .base import (
     Redirect,
     Variant,
     ist_time,
+    optional_field,
     reason,
     text_field,
 )
 
 #: ``expiryTime`` of the consent exchange (IST, ISO 8601) and ``tokenValidity`` of the profile.
 _TIME_FORMATS = ("iso", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
-
-
-def _message(body: Any) -> object:
-    """Dhan's ``{"errorType","errorCode","errorMessage"}`` (or a plain ``message``)."""
-    if isinstance(body, dict):
-        return body.get("errorMessage") or body.get("message")
-    return None
 
 
 class Dhan(Broker):
@@ -44,21 +38,25 @@ class Dhan(Broker):
     )
     returns_state = False
 
+    def refusal(self, body: Any) -> object:
+        """Dhan's ``{"errorType","errorCode","errorMessage"}`` (or a plain ``message``)."""
+        if isinstance(body, dict):
+            return body.get("errorMessage") or body.get("message")
+        return None
+
     def start(self, credentials: dict[str, str], ctx: Context) -> Redirect | Login:
         if "access_token" in credentials:
             return self._with_token(credentials["access_token"], ctx)
         auth = ctx.settings.url("dhan_auth")
-        status, body = ctx.http.call(
-            self.display_name,
+        body = self.answer(
+            ctx,
+            "the API key was refused",
             "POST",
             f"{auth}/app/generate-consent",
+            needs="consentAppId",
             params={"client_id": credentials["client_id"]},
             headers=self._app_headers(credentials),
         )
-        if status != 200 or not isinstance(body, dict) or "consentAppId" not in body:
-            raise BrokerAuthFailed(
-                reason(self.display_name, _message(body), "the API key was refused")
-            )
         consent = text_field(self.display_name, body, "consentAppId")
         url = f"{auth}/login/consentApp-login?{urlencode({'consentAppId': consent})}"
         return Redirect(url, {**credentials, "consent_app_id": consent})
@@ -72,21 +70,19 @@ class Dhan(Broker):
             raise BrokerAuthFailed(
                 reason(self.display_name, None, "the consent at Dhan was not given")
             )
-        status, body = ctx.http.call(
-            self.display_name,
+        body = self.answer(
+            ctx,
+            "the consent was refused",
             "GET",
             f"{ctx.settings.url('dhan_auth')}/app/consumeApp-consent",
+            needs="accessToken",
             params={"tokenId": token_id},
             headers=self._app_headers(pending),
         )
-        if status != 200 or not isinstance(body, dict) or "accessToken" not in body:
-            raise BrokerAuthFailed(
-                reason(self.display_name, _message(body), "the consent was refused")
-            )
         user = text_field(self.display_name, body, "dhanClientId")
         return Login(
             user_id=user,
-            user_name=str(body.get("dhanClientName") or ""),
+            user_name=optional_field(body, "dhanClientName"),
             kept={
                 "client_id": user,
                 "access_token": text_field(self.display_name, body, "accessToken"),
@@ -95,16 +91,14 @@ class Dhan(Broker):
         )
 
     def _with_token(self, token: str, ctx: Context) -> Login:
-        status, body = ctx.http.call(
-            self.display_name,
+        body = self.answer(
+            ctx,
+            "the access token was refused",
             "GET",
             f"{ctx.settings.url('dhan_api')}/v2/profile",
+            needs="dhanClientId",
             headers={"access-token": token},
         )
-        if status != 200 or not isinstance(body, dict) or "dhanClientId" not in body:
-            raise BrokerAuthFailed(
-                reason(self.display_name, _message(body), "the access token was refused")
-            )
         user = text_field(self.display_name, body, "dhanClientId")
         return Login(
             user_id=user,

@@ -6,53 +6,38 @@ its signature, so the identity comes from ``GET /api/v3/profile`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from urllib.parse import urlencode
+from typing import Any
 
-from .base import (
-    Broker,
-    BrokerAuthFailed,
-    Context,
-    Login,
-    Redirect,
-    Variant,
-    next_ist,
-    reason,
-    sha256_hex,
-    text_field,
-)
+from .base import Context, Login, Variant, next_ist, optional_field, sha256_hex, text_field
+from .redirect import RedirectBroker
 
 
-class Fyers(Broker):
+class Fyers(RedirectBroker):
     name = "fyers"
     display_name = "Fyers"
     variants = (Variant(("app_id", "secret_key"), "redirect"),)
+    login_page = ("fyers_api", "/api/v3/generate-authcode")
+    code_param = "auth_code"
+    callback_success = ("s", "ok")
+    callback_message = "message"
+    cancelled = "the login at Fyers was cancelled or refused"
 
-    def start(self, credentials: dict[str, str], ctx: Context) -> Redirect:
-        query = urlencode(
-            {
-                "client_id": credentials["app_id"],
-                "redirect_uri": ctx.callback_url,
-                "response_type": "code",
-                "state": ctx.state,
-            }
-        )
-        url = f"{ctx.settings.url('fyers_api')}/api/v3/generate-authcode?{query}"
-        return Redirect(url, dict(credentials))
+    def login_query(self, credentials: dict[str, str], ctx: Context) -> dict[str, str]:
+        return {
+            "client_id": credentials["app_id"],
+            "redirect_uri": ctx.callback_url,
+            "response_type": "code",
+            "state": ctx.state,
+        }
 
-    def finish(self, pending: dict[str, str], params: Mapping[str, str], ctx: Context) -> Login:
-        code = params.get("auth_code", "")
-        if params.get("s") != "ok" or not code:
-            raise BrokerAuthFailed(
-                reason(
-                    self.display_name,
-                    params.get("message"),
-                    "the login at Fyers was cancelled or refused",
-                )
-            )
+    def accepted(self, body: dict[str, Any]) -> bool:
+        return body.get("s") == "ok"
+
+    def redeem(self, pending: dict[str, str], code: str, ctx: Context) -> Login:
         app_id, api = pending["app_id"], ctx.settings.url("fyers_api")
-        status, body = ctx.http.call(
-            self.display_name,
+        body = self.answer(
+            ctx,
+            "the code was refused",
             "POST",
             f"{api}/api/v3/validate-authcode",
             json={
@@ -61,23 +46,18 @@ class Fyers(Broker):
                 "code": code,
             },
         )
-        if status != 200 or not isinstance(body, dict) or body.get("s") != "ok":
-            message = body.get("message") if isinstance(body, dict) else None
-            raise BrokerAuthFailed(reason(self.display_name, message, "the code was refused"))
         token = text_field(self.display_name, body, "access_token")
-        status, profile = ctx.http.call(
-            self.display_name,
+        profile = self.answer(
+            ctx,
+            "the profile was refused",
             "GET",
             f"{api}/api/v3/profile",
             headers={"Authorization": f"{app_id}:{token}"},
         )
-        if status != 200 or not isinstance(profile, dict) or profile.get("s") != "ok":
-            message = profile.get("message") if isinstance(profile, dict) else None
-            raise BrokerAuthFailed(reason(self.display_name, message, "the profile was refused"))
         data = profile.get("data")
         return Login(
             user_id=text_field(self.display_name, data, "fy_id"),
-            user_name=str(data.get("name") or "") if isinstance(data, dict) else "",
+            user_name=optional_field(data, "name"),
             kept={"app_id": app_id, "access_token": token},
             expires_at=next_ist(ctx.now, 6, 0),
         )

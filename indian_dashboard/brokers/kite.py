@@ -6,65 +6,52 @@ Kite appends to the redirect URL registered for the app.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
-from .base import (
-    Broker,
-    BrokerAuthFailed,
-    Context,
-    Login,
-    Redirect,
-    Variant,
-    next_ist,
-    reason,
-    sha256_hex,
-    text_field,
-)
+from .base import Context, Login, Variant, next_ist, optional_field, sha256_hex, text_field
+from .redirect import RedirectBroker
 
 _HEADERS = {"X-Kite-Version": "3"}
 
 
-class Kite(Broker):
+class Kite(RedirectBroker):
     name = "kite"
     display_name = "Zerodha Kite"
     variants = (Variant(("api_key", "api_secret"), "redirect"),)
+    login_page = ("kite_login", "")
+    code_param = "request_token"
+    callback_success = ("status", "success")
+    cancelled = "the login at Zerodha was cancelled or refused"
 
-    def start(self, credentials: dict[str, str], ctx: Context) -> Redirect:
-        query = urlencode(
-            {
-                "v": "3",
-                "api_key": credentials["api_key"],
-                "redirect_params": urlencode({"state": ctx.state}),
-            }
-        )
-        return Redirect(f"{ctx.settings.url('kite_login')}?{query}", dict(credentials))
+    def login_query(self, credentials: dict[str, str], ctx: Context) -> dict[str, str]:
+        return {
+            "v": "3",
+            "api_key": credentials["api_key"],
+            "redirect_params": urlencode({"state": ctx.state}),
+        }
 
-    def finish(self, pending: dict[str, str], params: Mapping[str, str], ctx: Context) -> Login:
-        token = params.get("request_token", "")
-        if params.get("status") != "success" or not token:
-            raise BrokerAuthFailed(
-                reason(self.display_name, None, "the login at Zerodha was cancelled or refused")
-            )
+    def accepted(self, body: dict[str, Any]) -> bool:
+        return body.get("status") == "success"
+
+    def redeem(self, pending: dict[str, str], code: str, ctx: Context) -> Login:
         api_key = pending["api_key"]
-        status, body = ctx.http.call(
-            self.display_name,
+        body = self.answer(
+            ctx,
+            "the login was refused",
             "POST",
             f"{ctx.settings.url('kite_api')}/session/token",
             headers=_HEADERS,
             data={
                 "api_key": api_key,
-                "request_token": token,
-                "checksum": sha256_hex(api_key + token + pending["api_secret"]),
+                "request_token": code,
+                "checksum": sha256_hex(api_key + code + pending["api_secret"]),
             },
         )
-        if status != 200 or not isinstance(body, dict) or body.get("status") != "success":
-            message = body.get("message") if isinstance(body, dict) else None
-            raise BrokerAuthFailed(reason(self.display_name, message, "the login was refused"))
         data = body.get("data")
         return Login(
             user_id=text_field(self.display_name, data, "user_id"),
-            user_name=str(data.get("user_name") or "") if isinstance(data, dict) else "",
+            user_name=optional_field(data, "user_name"),
             kept={
                 "api_key": api_key,
                 "access_token": text_field(self.display_name, data, "access_token"),

@@ -2,58 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
-from .base import (
-    Broker,
-    BrokerAuthFailed,
-    Context,
-    Login,
-    Redirect,
-    Variant,
-    next_ist,
-    reason,
-    text_field,
-)
+from .base import Context, Login, Variant, next_ist, optional_field, text_field
+from .redirect import RedirectBroker
 
 
-def _message(body: Any) -> object:
-    """The first error's message: ``{"status":"error","errors":[{"message":...}]}``."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return errors[0].get("message")
-    return None
-
-
-class Upstox(Broker):
+class Upstox(RedirectBroker):
     name = "upstox"
     display_name = "Upstox"
     variants = (Variant(("api_key", "api_secret"), "redirect"),)
+    login_page = ("upstox_api", "/v2/login/authorization/dialog")
+    code_param = "code"
+    cancelled = "the login at Upstox was cancelled or refused"
 
-    def start(self, credentials: dict[str, str], ctx: Context) -> Redirect:
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": credentials["api_key"],
-                "redirect_uri": ctx.callback_url,
-                "state": ctx.state,
-            }
-        )
-        url = f"{ctx.settings.url('upstox_api')}/v2/login/authorization/dialog?{query}"
-        return Redirect(url, {**credentials, "redirect_uri": ctx.callback_url})
+    def login_query(self, credentials: dict[str, str], ctx: Context) -> dict[str, str]:
+        return {
+            "response_type": "code",
+            "client_id": credentials["api_key"],
+            "redirect_uri": ctx.callback_url,
+            "state": ctx.state,
+        }
 
-    def finish(self, pending: dict[str, str], params: Mapping[str, str], ctx: Context) -> Login:
-        code = params.get("code", "")
-        if not code:
-            raise BrokerAuthFailed(
-                reason(self.display_name, None, "the login at Upstox was cancelled or refused")
-            )
-        status, body = ctx.http.call(
-            self.display_name,
+    def pending(self, credentials: dict[str, str], ctx: Context) -> dict[str, str]:
+        # The exchange must name the same redirect_uri as the login page.
+        return {**credentials, "redirect_uri": ctx.callback_url}
+
+    def refusal(self, body: Any) -> object:
+        """The first error's message: ``{"status":"error","errors":[{"message":...}]}``."""
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return errors[0].get("message")
+        return None
+
+    def redeem(self, pending: dict[str, str], code: str, ctx: Context) -> Login:
+        body = self.answer(
+            ctx,
+            "the code was refused",
             "POST",
             f"{ctx.settings.url('upstox_api')}/v2/login/authorization/token",
+            needs="access_token",
             data={
                 "code": code,
                 "client_id": pending["api_key"],
@@ -62,13 +50,9 @@ class Upstox(Broker):
                 "grant_type": "authorization_code",
             },
         )
-        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
-            raise BrokerAuthFailed(
-                reason(self.display_name, _message(body), "the code was refused")
-            )
         return Login(
             user_id=text_field(self.display_name, body, "user_id"),
-            user_name=str(body.get("user_name") or ""),
+            user_name=optional_field(body, "user_name"),
             kept={"access_token": text_field(self.display_name, body, "access_token")},
             # "Until 3:30 AM the next day": never past the first 03:30 IST after now.
             expires_at=next_ist(ctx.now, 3, 30),
