@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from .pages import emulator, html, install_faults, json_answer, login_form, page, signed_in
+from .pages import back, emulator, html, install_faults, json_answer, login_page, page
 from .state import App
 
 NAME = "Dhan"
@@ -69,18 +68,15 @@ def consent_login() -> Response:
     if app is None:
         return html(NAME, "Invalid consent", "This consent is unknown or was used.", 400)
     carry = {"consentAppId": consent}
-    if request.method == "GET":
-        return login_form(NAME, "Login to Dhan", carry)
-    outcome = signed_in("dhan")
-    if isinstance(outcome, str):
-        return login_form(NAME, "Login to Dhan", carry, error=outcome)
+    outcome = login_page("dhan", NAME, "Login to Dhan", carry)
+    if isinstance(outcome, Response):
+        return outcome
     user_id, decision = outcome
     state.consents.pop(consent, None)
-    joiner = "&" if "?" in app.redirect_url else "?"
     if decision == "deny":
-        return redirect(f"{app.redirect_url}{joiner}{urlencode({'error': 'consent_denied'})}")
+        return back(app.redirect_url, {"error": "consent_denied"})
     token_id = state.issue_code("dhan", app.key, user_id)
-    return redirect(f"{app.redirect_url}{joiner}{urlencode({'tokenId': token_id})}", code=302)
+    return back(app.redirect_url, {"tokenId": token_id})
 
 
 @auth_bp.get("/app/consumeApp-consent")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from .pages import emulator, install_faults, json_answer, login_form, page, signed_in
+from .pages import back, emulator, install_faults, json_answer, login_page, page
 
 NAME = "Fyers"
 bp = Blueprint("fyers", __name__, url_prefix="/fyers")
@@ -18,10 +17,6 @@ install_faults(bp, "fyers")
 
 def _error(code: int, message: str, status: int) -> Response:
     return json_answer({"s": "error", "code": code, "message": message}, status)
-
-
-def _back(url: str, query: dict[str, str]) -> Response:
-    return redirect(f"{url}{'&' if '?' in url else '?'}{urlencode(query)}", code=302)
 
 
 @bp.route("/api/v3/generate-authcode", methods=["GET", "POST"])
@@ -33,11 +28,9 @@ def generate_authcode() -> Response:
     uri = carry["redirect_uri"]
     if app is None or not uri or (app.redirect_url and app.redirect_url != uri):
         return _error(-371, "Invalid app id or redirect uri", 400)
-    if request.method == "GET":
-        return login_form(NAME, "Login to Fyers", carry)
-    outcome = signed_in("fyers")
-    if isinstance(outcome, str):
-        return login_form(NAME, "Login to Fyers", carry, error=outcome)
+    outcome = login_page("fyers", NAME, "Login to Fyers", carry)
+    if isinstance(outcome, Response):
+        return outcome
     user_id, decision = outcome
     if decision == "deny":
         query = {
@@ -46,9 +39,9 @@ def generate_authcode() -> Response:
             "message": "User denied access",
             "state": carry["state"],
         }
-        return _back(uri, query)
+        return back(uri, query)
     code = emulator().issue_code("fyers", app.key, user_id, uri)
-    return _back(uri, {"s": "ok", "code": "200", "auth_code": code, "state": carry["state"]})
+    return back(uri, {"s": "ok", "code": "200", "auth_code": code, "state": carry["state"]})
 
 
 @bp.post("/api/v3/validate-authcode")

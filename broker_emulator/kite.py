@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from .pages import emulator, html, install_faults, json_answer, login_form, page, signed_in
+from .pages import back, emulator, html, install_faults, json_answer, login_page, page
 
 NAME = "Zerodha Kite"
 bp = Blueprint("kite", __name__, url_prefix="/kite")
@@ -20,12 +19,6 @@ def _error(message: str, kind: str = "TokenException", status: int = 403) -> Res
     return json_answer({"status": "error", "message": message, "error_type": kind}, status)
 
 
-def _back(redirect_url: str, query: dict[str, str], redirect_params: str) -> Response:
-    text = urlencode(query) + (f"&{redirect_params}" if redirect_params else "")
-    joiner = "&" if "?" in redirect_url else "?"
-    return redirect(f"{redirect_url}{joiner}{text}", code=302)
-
-
 @bp.route("/connect/login", methods=["GET", "POST"])
 @page
 def login() -> Response:
@@ -34,18 +27,17 @@ def login() -> Response:
     if app is None or values.get("v") != "3":
         return html(NAME, "Invalid request", "Invalid `api_key` or version.", 400)
     carry = {k: values.get(k, "") for k in ("v", "api_key", "redirect_params")}
-    if request.method == "GET":
-        return login_form(NAME, "Login to Kite", carry)
-    outcome = signed_in("kite")
-    if isinstance(outcome, str):
-        return login_form(NAME, "Login to Kite", carry, error=outcome)
+    outcome = login_page("kite", NAME, "Login to Kite", carry)
+    if isinstance(outcome, Response):
+        return outcome
     user_id, decision = outcome
     base = {"action": "login", "type": "login"}
+    # Kite echoes the app's redirect_params after its own query.
     if decision == "deny":
-        return _back(app.redirect_url, {**base, "status": "cancelled"}, carry["redirect_params"])
+        return back(app.redirect_url, {**base, "status": "cancelled"}, carry["redirect_params"])
     code = emulator().issue_code("kite", app.key, user_id)
     query = {**base, "status": "success", "request_token": code}
-    return _back(app.redirect_url, query, carry["redirect_params"])
+    return back(app.redirect_url, query, carry["redirect_params"])
 
 
 @bp.post("/session/token")

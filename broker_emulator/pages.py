@@ -1,4 +1,4 @@
-"""The emulated login and consent pages, and the fault switch every broker shares."""
+"""The emulated login and consent pages, the way back to the app, and the fault switch."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, redirect, request
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -74,6 +75,27 @@ def signed_in(broker: str) -> tuple[str, str] | str:
     if account is None or account.password != request.form.get("password", ""):
         return "Wrong user ID or password."
     return (user_id, "allow")
+
+
+def login_page(
+    broker: str, name: str, title: str, carry: Mapping[str, str]
+) -> Response | tuple[str, str]:
+    """The sign-in form (on GET, or again after a wrong password), or ``(user_id, decision)``.
+
+    ``decision`` is ``"allow"`` or ``"deny"`` (a denial names no user).
+    """
+    if request.method == "GET":
+        return login_form(name, title, carry)
+    outcome = signed_in(broker)
+    if isinstance(outcome, str):
+        return login_form(name, title, carry, error=outcome)
+    return outcome
+
+
+def back(url: str, query: Mapping[str, str], encoded: str = "") -> Response:
+    """Send the browser to the app's ``url`` with ``query`` (and ``encoded``, as is) appended."""
+    text = urlencode(query) + (f"&{encoded}" if encoded else "")
+    return redirect(f"{url}{'&' if '?' in url else '?'}{text}", code=302)
 
 
 def install_faults(bp: Blueprint, broker: str) -> None:

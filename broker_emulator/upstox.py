@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, redirect, request
 from werkzeug.wrappers import Response
 
-from .pages import emulator, install_faults, json_answer, login_form, page, signed_in
+from .pages import back, emulator, install_faults, json_answer, login_page, page
 
 NAME = "Upstox"
 bp = Blueprint("upstox", __name__, url_prefix="/upstox")
@@ -30,10 +30,6 @@ def _error(code: str, message: str, status: int) -> Response:
         },
         status,
     )
-
-
-def _back(url: str, query: dict[str, str]) -> Response:
-    return redirect(f"{url}{'&' if '?' in url else '?'}{urlencode(query)}", code=302)
 
 
 @bp.get("/v2/login/authorization/dialog")
@@ -65,16 +61,14 @@ def login() -> Response:
     app = emulator().app("upstox", carry["client_id"])
     if app is None:
         return _error("UDAPI100068", "Check your 'client_id' and 'redirect_uri'.", 400)
-    if request.method == "GET":
-        return login_form(NAME, "Login to Upstox", carry)
-    outcome = signed_in("upstox")
-    if isinstance(outcome, str):
-        return login_form(NAME, "Login to Upstox", carry, error=outcome)
+    outcome = login_page("upstox", NAME, "Login to Upstox", carry)
+    if isinstance(outcome, Response):
+        return outcome
     user_id, decision = outcome
     if decision == "deny":
-        return _back(carry["redirect_uri"], {"error": "access_denied", "state": carry["state"]})
+        return back(carry["redirect_uri"], {"error": "access_denied", "state": carry["state"]})
     code = emulator().issue_code("upstox", app.key, user_id, carry["redirect_uri"])
-    return _back(carry["redirect_uri"], {"code": code, "state": carry["state"]})
+    return back(carry["redirect_uri"], {"code": code, "state": carry["state"]})
 
 
 @bp.post("/v2/login/authorization/token")
