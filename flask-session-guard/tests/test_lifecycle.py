@@ -17,6 +17,7 @@ from flask_session_guard import (
     csrf_exempt,
     get_session_manager,
     require_session,
+    session_ended,
 )
 
 from .counting import CountingStore
@@ -156,6 +157,46 @@ class TestLogout:
         assert "session=;" in answer.headers["Set-Cookie"]
         assert client.get("/me").status_code == 401
         assert _store(app).count_live(_now(app)) == 0
+
+    @pytest.mark.parametrize("how", ["/logout", "/api/session/clear", "/quit"])
+    def test_a_logout_sends_session_ended_with_the_data(self, app: Flask, how: str) -> None:
+        """What a session holds elsewhere (a third party's token) can be ended with it."""
+        told: list[tuple[Flask, dict[str, Any]]] = []
+
+        @app.post("/quit")
+        @csrf_exempt
+        def quit() -> Any:
+            get_session_manager().clear_session()  # the session was never read
+            return jsonify(ok=True)
+
+        def receiver(sender: Flask, **kwargs: Any) -> None:
+            told.append((sender, kwargs))
+
+        session_ended.connect(receiver, sender=app)
+        try:
+            client, token = _logged_in(app)
+            client.get("/me")
+            assert told == []  # reads and writes do not end anything
+            assert client.post(how, headers={"X-CSRF-Token": token}).status_code == 200
+            assert told == [(app, {"data": {"user": "ravi"}, "account": "demo:RAVI"})]
+            # A second logout has no session left to end; a refused one ends nothing.
+            client.post(how, headers={"X-CSRF-Token": token})
+            other, _ = _logged_in(app)
+            if how != "/quit":
+                assert other.post(how, headers={"X-CSRF-Token": "forged"}).status_code == 403
+            assert len(told) == 1
+        finally:
+            session_ended.disconnect(receiver, sender=app)
+
+    def test_session_ended_is_per_app(self, app: Flask, clock: ManualClock) -> None:
+        told: list[object] = []
+        other = Flask("other")
+        other.config.update(SECRET_KEY=SECRET, SESSION_STORE_URL="memory://")
+        SessionManager(other, clock=clock)
+        session_ended.connect(lambda sender, **_: told.append(sender), sender=other, weak=False)
+        client, token = _logged_in(app)
+        assert client.post("/logout", headers={"X-CSRF-Token": token}).status_code == 200
+        assert told == []
 
 
 class TestRotation:

@@ -17,15 +17,16 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     current_app,
-    g,
     jsonify,
     make_response,
     redirect,
     render_template,
     request,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_session_guard import (
     ApiError,
     BadRequest,
@@ -33,6 +34,7 @@ from flask_session_guard import (
     json_object,
     require_csrf,
     require_session,
+    session_ended,
 )
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -206,13 +208,6 @@ def _quietly_log_out(adapter: Broker, kept: Any) -> None:
         log.info("%s logout did not complete: %s", adapter.display_name, type(err).__name__)
 
 
-def _log_out_of_broker() -> None:
-    manager = get_session_manager()
-    adapter = ADAPTERS.get(manager.get_user_data("broker"))
-    if adapter is not None:
-        _quietly_log_out(adapter, manager.get_user_data(KEPT_KEY))
-
-
 @bp.get("/status")
 @require_session
 def status() -> Response:
@@ -224,33 +219,24 @@ def status() -> Response:
 @require_session
 @require_csrf
 def disconnect() -> Response:
-    """End the session (and the broker's token where it has a logout)."""
-    _log_out_of_broker()
+    """End the session (and the broker's token where it has a logout: ``session_ended``)."""
     get_session_manager().clear_session()
     return jsonify(status="success", message="Disconnected")
 
 
-# The library's POST /api/session/clear is the dashboard's logout: it ends the broker's
-# token too. What to end is read before the view clears the session, used after it.
-_CLEAR_ENDPOINT = "session_api.clear"
+def _log_out_of_broker(app: Flask, *, data: dict[str, Any], **_: Any) -> None:
+    """A logout (``/api/session/clear``, ``/api/broker/disconnect``, ``session.clear()``)
+    ends the broker's access token too."""
+    name = data.get("broker")
+    adapter = ADAPTERS.get(name) if isinstance(name, str) else None
+    if adapter is not None:
+        _quietly_log_out(adapter, data.get(KEPT_KEY))
 
 
-@bp.before_app_request
-def _remember_broker_for_logout() -> None:
-    if request.endpoint == _CLEAR_ENDPOINT and request.method == "POST":
-        manager = get_session_manager()
-        if manager.session_state() == "active":
-            g.broker_logout = (manager.get_user_data("broker"), manager.get_user_data(KEPT_KEY))
-
-
-@bp.after_app_request
-def _log_out_of_broker_after_clear(response: Response) -> Response:
-    found = g.pop("broker_logout", None)
-    if found is not None and response.status_code == 200:
-        adapter = ADAPTERS.get(found[0])
-        if adapter is not None:
-            _quietly_log_out(adapter, found[1])
-    return response
+@bp.record_once
+def _connect_logout(state: BlueprintSetupState) -> None:
+    # Per app, and through the library's signal: no hook on every request.
+    session_ended.connect(_log_out_of_broker, sender=state.app)
 
 
 def _broker_status() -> dict[str, Any]:

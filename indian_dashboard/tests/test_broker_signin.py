@@ -520,7 +520,7 @@ class TestLogout:
         before = len(state.calls)
         answer = guest.client.post(how, headers={"X-CSRF-Token": guest.fetch_token()})
         assert answer.status_code == 200
-        assert (broker, *endpoint) in state.calls[before:]
+        assert state.calls[before:].count((broker, *endpoint)) == 1
         assert state.live_tokens(broker) == live - 1
         assert status(guest).status_code == 401
 

@@ -31,6 +31,7 @@ from .extension import (
     require_session,
 )
 from .settings import ConfigError, SessionSettings
+from .signals import session_ended
 from .stores import (
     SessionExists,
     SessionGone,
@@ -81,4 +82,5 @@ __all__ = [
     "register_error_handlers",
     "require_csrf",
     "require_session",
+    "session_ended",
 ]

@@ -37,6 +37,7 @@ from .devices import describe
 from .session import GONE, CookieKind, ServerSession, SessionState, check_key
 from .session_ids import PRE_LOGIN_SALT, CookieSigner, new_session_id, store_key
 from .settings import SessionSettings
+from .signals import session_ended
 from .stores.base import (
     Refresh,
     SessionExists,
@@ -60,7 +61,11 @@ _CREATE_ATTEMPTS = 3
 class ServerSessionInterface(SessionInterface):
     """Keeps sessions in ``store``; the cookie holds only a signed random id."""
 
-    def __init__(self, settings: SessionSettings, store: SessionStore, clock: Clock) -> None:
+    def __init__(
+        self, app: Flask, settings: SessionSettings, store: SessionStore, clock: Clock
+    ) -> None:
+        #: The app this interface serves: the sender of its signals.
+        self.app = app
         self.settings = settings
         self.store = store
         self.clock = clock
@@ -229,6 +234,8 @@ class ServerSessionInterface(SessionInterface):
 
     def end(self, session: ServerSession) -> None:
         """Logout: the stored record goes at save, the cookie is expired."""
+        if session_ended.has_receivers_for(self.app):
+            self._tell_ended(session)
         record = session.record
         key: str | None = None
         if record is not None and not session.pending_create:
@@ -243,6 +250,15 @@ class ServerSessionInterface(SessionInterface):
         session.session_id = None
         session.new_cookie = False
         session.become(SessionState.ENDED)
+
+    def _tell_ended(self, session: ServerSession) -> None:
+        """Send :data:`~.signals.session_ended` for a live session, with its data (read
+        now if this request had not: logouts are rare, and receivers need it)."""
+        if session.known_state is SessionState.UNREAD:
+            self.load(session)
+        record = session.record
+        if session.known_state is SessionState.ACTIVE and record and not session.pending_create:
+            session_ended.send(self.app, data=dict(session.data), account=record.account)
 
     # -- what the session manager asks ---------------------------------------------------------
 
@@ -424,7 +440,7 @@ class ServerSessionInterface(SessionInterface):
     def _refresh_for(self, req: Request) -> Refresh | None:
         # A cross-site navigation (a link on another site: the Lax cookie is sent)
         # is not the user working here.
-        if req.method != "GET" or req.headers.get("Sec-Fetch-Site") == "cross-site":
+        if req.method != "GET" or req.environ.get("HTTP_SEC_FETCH_SITE") == "cross-site":
             return None
         return None if self._marks_of(req)[0] else self._refresh
 
