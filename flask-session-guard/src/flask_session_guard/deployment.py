@@ -98,9 +98,18 @@ class DeploymentWatch:
         self.watch_signatures = True
         self.refuse_insecure = settings.cookie_secure and settings.csrf_enforce
 
+    @property
+    def watching_requests(self) -> bool:
+        """Whether :meth:`before_request` has anything to do in this process."""
+        return self.watch_https or self.watch_forwarded or self.refuse_insecure
+
     def before_request(self) -> None:
         """Warn about the transport once; refuse a token whose Secure cookie was dropped."""
-        if self.watch_https and request.is_secure:
+        # The environ itself, as ProxyFix left it: the same facts as ``request.is_secure``
+        # and ``request.headers``, without building the header view on every request.
+        environ = request.environ
+        secure = environ.get("wsgi.url_scheme") == "https"
+        if self.watch_https and secure:
             self.watch_https = False
             how = "through a trusted proxy" if self.trusted_proxies else "directly"
             log.warning(
@@ -109,14 +118,14 @@ class DeploymentWatch:
                 how,
                 self.settings.cookie_name,
             )
-        if self.watch_forwarded and "X-Forwarded-For" in request.headers:
+        if self.watch_forwarded and "HTTP_X_FORWARDED_FOR" in environ:
             self.watch_forwarded = False
             log.warning(
                 "X-Forwarded-For arrives but SESSION_TRUSTED_PROXIES is 0: forwarded headers "
                 "are ignored, so every client's IP is the proxy's and https is not seen; behind "
                 "a reverse proxy set SESSION_TRUSTED_PROXIES=1 (the number of proxies)"
             )
-        if self.refuse_insecure and not request.is_secure:
+        if self.refuse_insecure and not secure:
             self._refuse_dropped_cookie()
 
     def _refuse_dropped_cookie(self) -> None:
@@ -163,16 +172,15 @@ class DeploymentWatch:
 
 
 def watch_deployment(app: Flask) -> DeploymentWatch:
-    """Install the checks on ``app`` (after ``SessionManager.init_app``); returns them.
+    """Build the checks for ``app`` (in ``SessionManager.init_app``) and return them.
 
-    Registers a ``before_request`` hook and an audit listener. Call it before any
-    ``before_request`` that checks CSRF tokens, so the plain-http refusal is the one
-    that answers.
+    Adds an audit listener; the extension runs :meth:`DeploymentWatch.before_request`
+    among its request checks, before the CSRF check, so that the plain-http refusal
+    is the one that answers.
     """
     state = app.extensions["session_manager"]
     proxies = int(app.config.get("SESSION_TRUSTED_PROXIES") or 0)
     watch = DeploymentWatch(state.settings, proxies, state.interface.now)
-    app.before_request(watch.before_request)
     state.interface.listeners.append(watch.on_event)
     app.extensions["session_guard_deployment"] = watch
     return watch

@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, after_this_request, current_app, g
 from . import csrf
 from .body_limit import install_request_class, refuse_oversized_body
 from .clock import Clock, SystemClock, isoformat
-from .deployment import watch_deployment
+from .deployment import DeploymentWatch, watch_deployment
 from .errors import (
     CsrfInvalid,
     CsrfMissing,
@@ -105,7 +105,7 @@ class SessionManager:
                 postgres=settings.postgres,
             )
         store, metrics = instrument(app, store, lambda: self.clock.now().timestamp())
-        interface = ServerSessionInterface(settings, store, self.clock)
+        interface = ServerSessionInterface(app, settings, store, self.clock)
         if metrics is not None:
             interface.listeners.append(metrics.on_event)
         app.session_interface = interface
@@ -113,11 +113,7 @@ class SessionManager:
             settings.public_origin, settings.trusted_origins, settings.csrf_allow_same_site
         )
         app.extensions[EXTENSION_KEY] = _State(self, settings, store, interface, policy)
-        # Before the CSRF hook, so an oversized body meets 413 first.
-        _install_request_guards(app)
-        watch_deployment(app)  # before the CSRF hook: its plain-http refusal names the fix
-        if settings.csrf_enforce:
-            app.before_request(_protect_unsafe_request)
+        _install_request_checks(app, settings, watch_deployment(app))
         # Imported here: both modules import this one for the decorators.
         from .api import bp as api_bp
         from .cli import sessions_cli
@@ -378,11 +374,32 @@ def _describe(record: SessionRecord, *, current_key: str | None) -> dict[str, An
     }
 
 
-def _install_request_guards(app: Flask) -> None:
-    """Hostile bodies answer 400/413, never 500; a declared oversized body is a 413 at once."""
+def _install_request_checks(app: Flask, settings: SessionSettings, watch: DeploymentWatch) -> None:
+    """Hostile bodies answer 400/413, never 500; then, in this order, before any view: a
+    declared oversized body is a 413 at once, the deployment checks (their plain-http
+    refusal names the fix), and the origin and token checks of unsafe requests.
+
+    One ``before_request`` hook runs the checks that apply, chosen here once: each
+    hook costs Flask a lookup and an ``ensure_sync`` on every request.
+    """
     install_request_class(app)
+    checks: list[Callable[[], None]] = []
     if app.config["SESSION_BODY_LIMIT"]:
-        app.before_request(refuse_oversized_body)
+        checks.append(refuse_oversized_body)
+    if watch.watching_requests:
+        checks.append(watch.before_request)
+    if settings.csrf_enforce:
+        checks.append(_protect_unsafe_request)
+    if len(checks) == 1:
+        app.before_request(checks[0])
+    elif checks:
+        run = tuple(checks)
+
+        def check_request() -> None:
+            for check in run:
+                check()
+
+        app.before_request(check_request)
 
 
 def _install_answers(app: Flask, settings: SessionSettings) -> None:
