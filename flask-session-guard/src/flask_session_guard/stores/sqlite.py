@@ -192,6 +192,7 @@ class SQLiteSessionStore:
         """``busy_timeout``: the longest one call waits for the write lock (then 503).
         ``outage_clock`` times the quiet interval that ends an outage (tests inject it)."""
         self.path = Path(path)
+        self._path_text = os.fspath(self.path)  # for the stat after each write
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._creations = 0
@@ -291,7 +292,7 @@ class SQLiteSessionStore:
         if getattr(local, "pid", None) != pid:
             # A connection inherited through fork belongs to the parent: never use it.
             local.conn = self._connect()
-            local.file = _identity(self.path)
+            local.file = _identity(self._path_text)
             local.pid = pid
         conn: sqlite3.Connection = local.conn
         return conn
@@ -311,7 +312,7 @@ class SQLiteSessionStore:
         One ``stat`` per write (about a microsecond, against tens for the write): a
         write is acknowledged only once its file is known to be the live one.
         """
-        if _identity(self.path) == self._local.file:
+        if _identity(self._path_text) == self._local.file:
             return
         self._drop()
         log.error(
@@ -585,7 +586,7 @@ class SQLiteSessionStore:
         self._local = threading.local()
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: str) -> tuple[int, int] | None:
     """The file at ``path`` (device, inode), or ``None`` if there is none."""
     try:
         found = os.stat(path)
