@@ -12,8 +12,8 @@ from flask import Flask
 from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError
 
-from .conftest import SECRET, Visitor
-from .servers import start_server, start_up_refusal
+from .conftest import Visitor
+from .servers import SECRET, start_server, start_up_refusal
 from .test_session_api import assert_envelope
 
 ONE_YEAR = "max-age=31536000; includeSubDomains"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from tests.redis_server import RedisServer
 
-from .conftest import KITE, LiveServer, start_server
+from .conftest import KITE
 from .http_visitor import HttpVisitor
+from .servers import LiveServer, serving, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 
@@ -142,11 +143,7 @@ def test_twenty_concurrent_adds_through_two_servers_are_all_kept(
 @pytest.fixture
 def server_on_own_redis(tmp_path: Path, own_redis: RedisServer) -> Iterator[LiveServer]:
     """One gunicorn server (2 workers) on a Redis this test may pause, stop and restart."""
-    server = start_server(tmp_path, env=_redis_env(own_redis.url), name="outage")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serving(tmp_path, env=_redis_env(own_redis.url), name="outage")
 
 
 def _assert_503(answer: object, *, started: float) -> None:
