@@ -23,7 +23,7 @@ from tests.processes import free_port
 from broker_emulator.demo import ACCOUNTS
 from indian_dashboard import create_app
 
-from .apps import json_of
+from .apps import app_config, json_of
 from .conftest import Visitor
 from .emulated import TEST_CLIENT_ORIGIN, apps_for, emulator, path_of, sign_in
 from .servers import SECRET
@@ -57,17 +57,9 @@ IST_START = datetime(2024, 2, 18, 17, 30, tzinfo=timezone.utc)  # 23:00 IST
 def make_app(
     tmp_path: Path, clock: ManualClock, store_url: str = "memory://", **extra: Any
 ) -> Flask:
+    """The shared ``app`` fixture's dashboard, with ``extra`` settings."""
     return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": SECRET,
-            "SESSION_STORE_URL": store_url,
-            "SESSION_TIMEOUT": 600,
-            "SESSION_ABSOLUTE_TIMEOUT": 3600,
-            **extra,
-        },
-        clock=clock,
-        instance_path=str(tmp_path / "instance"),
+        app_config(store_url, **extra), clock=clock, instance_path=str(tmp_path / "instance")
     )
 
 

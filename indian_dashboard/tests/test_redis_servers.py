@@ -63,12 +63,18 @@ def _new(made: list[HttpVisitor], base_url: str) -> HttpVisitor:
 # -- two servers, one Redis ------------------------------------------------------------------
 
 
-def test_session_made_on_one_server_works_on_the_other(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
-) -> None:
-    first, second = two_servers
-    alice = _new(visitor, first.url)
+@pytest.fixture
+def alice(two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]) -> HttpVisitor:
+    """Connected through the first of the two servers."""
+    alice = _new(visitor, two_servers[0].url)
     alice.connect()
+    return alice
+
+
+def test_session_made_on_one_server_works_on_the_other(
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor
+) -> None:
+    second = two_servers[1]
     on_second = alice.get("/api/session/info", base_url=second.url)
     assert on_second.status_code == 200
     assert on_second.json()["session"]["session_id"] == alice.info["session_id"]
@@ -80,11 +86,9 @@ def test_session_made_on_one_server_works_on_the_other(
 
 
 def test_logout_on_one_server_is_401_on_the_other_at_once(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, visitor: list[HttpVisitor]
 ) -> None:
-    first, second = two_servers
-    alice = _new(visitor, first.url)
-    alice.connect()
+    second = two_servers[1]
     other_tab = alice.clone(second.url)
     visitor.append(other_tab)
     assert other_tab.get("/api/watchlist").status_code == 200
@@ -96,11 +100,9 @@ def test_logout_on_one_server_is_401_on_the_other_at_once(
 
 
 def test_extension_on_one_server_is_seen_by_the_other(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor
 ) -> None:
-    first, second = two_servers
-    alice = _new(visitor, first.url)
-    alice.connect()
+    second = two_servers[1]
     time.sleep(1.1)  # timestamps are reported to the second
     extended = alice.post("/api/session/extend")
     assert extended.status_code == 200
@@ -112,11 +114,9 @@ def test_extension_on_one_server_is_seen_by_the_other(
 
 
 def test_twenty_concurrent_adds_through_two_servers_are_all_kept(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, visitor: list[HttpVisitor]
 ) -> None:
     first, second = two_servers
-    alice = _new(visitor, first.url)
-    alice.connect()
     symbols = [f"NSE{i}" for i in range(20)]
     tabs = [alice.clone((first, second)[i % 2].url) for i in range(20)]
     visitor.extend(tabs)

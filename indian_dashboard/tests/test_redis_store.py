@@ -393,25 +393,23 @@ def test_write_is_one_round_trip_after_the_read(
     assert _round_trips(commands) == ["hgetall", "evalsha"]
 
 
-def test_atomic_update_is_two_round_trips_after_the_read(
-    rv: Visitor, redis_server: RedisServer, clock: ManualClock
+@pytest.mark.parametrize(
+    ("idle", "trips"),
+    [
+        # Read the session; read the key then check-and-set it. No activity due yet.
+        pytest.param(0.5, ["hgetall", "hmget", "evalsha"], id="two-after-the-read"),
+        # The same, and one write of the activity that is due.
+        pytest.param(30, ["hgetall", "hmget", "evalsha", "evalsha"], id="due-activity-adds-one"),
+    ],
+)
+def test_atomic_update_round_trips(
+    rv: Visitor, redis_server: RedisServer, clock: ManualClock, idle: float, trips: list[str]
 ) -> None:
-    clock.advance(0.5)
+    clock.advance(idle)
     with recorded_commands(redis_server) as commands:
         response = rv.client.post("/api/watchlist", json={"symbol": "INFY"}, headers=rv.headers())
         assert response.status_code == 200
-    # Read the session; read the key then check-and-set it. No activity due yet.
-    assert _round_trips(commands) == ["hgetall", "hmget", "evalsha"]
-
-
-def test_atomic_update_with_due_activity_adds_one_write(
-    rv: Visitor, redis_server: RedisServer, clock: ManualClock
-) -> None:
-    clock.advance(30)
-    with recorded_commands(redis_server) as commands:
-        response = rv.client.post("/api/watchlist", json={"symbol": "INFY"}, headers=rv.headers())
-        assert response.status_code == 200
-    assert _round_trips(commands) == ["hgetall", "hmget", "evalsha", "evalsha"]
+    assert _round_trips(commands) == trips
 
 
 def test_logout_is_a_read_and_one_delete(rv: Visitor, redis_server: RedisServer) -> None:
