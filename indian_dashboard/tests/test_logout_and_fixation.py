@@ -1,13 +1,16 @@
 """Session fixation and logout: an id or token from before a login, a rotation or a
-logout never works again, and a slow request never brings a logged-out session back."""
+logout never works again, a slow request never brings a logged-out session back, and
+logout clears the site's cache and storage (Clear-Site-Data)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask, jsonify
 
+from indian_dashboard.config import ConfigError
 from indian_dashboard.session_manager import get_session_manager
 
 from .apps import json_of, make_app
@@ -97,9 +100,32 @@ class TestLogout:
         tab1.client.set_cookie("session", cookie or "")
         assert tab1.session_info().status_code == 401
 
+
+class TestClearSiteData:
     def test_logout_clears_site_data(self, connected: Visitor) -> None:
         response = connected.logout()
         # Not "cookies": Chromium clears those for every sibling host and the parent.
         assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
         connected.token = None
         assert "Clear-Site-Data" not in connected.connect().headers
+
+    def test_logout_clears_cache_and_storage_but_not_the_domains_cookies(
+        self, connected: Visitor
+    ) -> None:
+        answer = connected.logout()
+        assert answer.headers["Clear-Site-Data"] == '"cache", "storage"'
+        assert "cookies" not in answer.headers["Clear-Site-Data"]
+
+    def test_directives_are_configurable(self, tmp_path: Path) -> None:
+        app = make_app(tmp_path, SESSION_CLEAR_SITE_DATA="cache, cookies")
+        visitor = Visitor(app.test_client())
+        visitor.connect()
+        assert visitor.logout().headers["Clear-Site-Data"] == '"cache", "cookies"'
+        none = make_app(tmp_path, SESSION_CLEAR_SITE_DATA=[])
+        visitor = Visitor(none.test_client())
+        visitor.connect()
+        assert "Clear-Site-Data" not in visitor.logout().headers
+
+    def test_unknown_directive_stops_start_up(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="SESSION_CLEAR_SITE_DATA"):
+            make_app(tmp_path, SESSION_CLEAR_SITE_DATA=["cache", "everything"])
