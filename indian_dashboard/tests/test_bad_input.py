@@ -146,7 +146,7 @@ HOSTILE: dict[str, bytes] = {
 
 
 class TestHostileJsonOnEveryRoute(OnTheMemoryStore):
-    """test_security_hardening.py tries these on some routes; here, on every unsafe one."""
+    """TestMalformedRequests tries these on some routes; here, on every unsafe one."""
 
     @pytest.mark.parametrize("kind", sorted(HOSTILE))
     @pytest.mark.parametrize(("method", "path"), UNSAFE)
