@@ -33,6 +33,7 @@ from indian_dashboard import create_app
 
 from .apps import app_config, json_of
 from .emulated import DHAN, PASSWORD, emulator, kite_credentials, path_of, sign_in
+from .http_visitor import HttpVisitor
 from .servers import SECRET, LiveServer, serving, start_server
 
 # Shared with the library's tests (store contract, private redis-server and PostgreSQL,
@@ -200,6 +201,15 @@ def connected(visitor: Visitor) -> Visitor:
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """The dashboard under gunicorn (2 workers) on SQLite, on a free loopback port."""
     yield from serving(tmp_path)
+
+
+@pytest.fixture
+def http_visitors() -> Iterator[list[HttpVisitor]]:
+    """Collects the test's HTTP visitors and closes them at teardown."""
+    made: list[HttpVisitor] = []
+    yield made
+    for one in made:
+        one.close()
 
 
 # -- browser tests --------------------------------------------------------------------------

@@ -114,6 +114,12 @@ def _check_served_through(load: TraderLoad, server: LiveServer, at: float) -> di
     }
 
 
+def _report_failover(name: str, figures: dict[str, Any], promoted: float) -> None:
+    figures["promoted_after_s"] = round(promoted, 2)
+    _report(name, figures)
+    assert figures["failed"] > 0, "the kill was not noticed: the test proves nothing"
+
+
 def test_sentinel_failover_under_load(
     tmp_path: Path, sentinel: SentinelDeployment, app_on: list[LiveServer]
 ) -> None:
@@ -128,9 +134,7 @@ def test_sentinel_failover_under_load(
         figures = _check_served_through(load, server, at)
     finally:
         load.close()
-    figures["promoted_after_s"] = round(promoted, 2)
-    _report("sentinel failover", figures)
-    assert figures["failed"] > 0, "the kill was not noticed: the test proves nothing"
+    _report_failover("sentinel failover", figures, promoted)
 
 
 @pytest.fixture
@@ -172,10 +176,8 @@ def test_cluster_master_lost_under_load(
         figures = _check_served_through(load, server, at)
     finally:
         load.close()
-    figures["promoted_after_s"] = round(promoted, 2)
     figures["keys_per_master_before"] = sorted(spread.values())
-    _report("cluster failover", figures)
-    assert figures["failed"] > 0, "the kill was not noticed: the test proves nothing"
+    _report_failover("cluster failover", figures, promoted)
 
 
 def test_cluster_resharding_while_serving(tmp_path: Path, app_on: list[LiveServer]) -> None:

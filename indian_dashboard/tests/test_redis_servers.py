@@ -45,15 +45,6 @@ def two_servers(tmp_path: Path, redis_url: str) -> Iterator[tuple[LiveServer, Li
         first.stop()
 
 
-@pytest.fixture
-def visitor() -> Iterator[list[HttpVisitor]]:
-    """Collects HTTP visitors and closes them at teardown."""
-    made: list[HttpVisitor] = []
-    yield made
-    for one in made:
-        one.close()
-
-
 def _new(made: list[HttpVisitor], base_url: str) -> HttpVisitor:
     one = HttpVisitor(base_url)
     made.append(one)
@@ -64,9 +55,11 @@ def _new(made: list[HttpVisitor], base_url: str) -> HttpVisitor:
 
 
 @pytest.fixture
-def alice(two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]) -> HttpVisitor:
+def alice(
+    two_servers: tuple[LiveServer, LiveServer], http_visitors: list[HttpVisitor]
+) -> HttpVisitor:
     """Connected through the first of the two servers."""
-    alice = _new(visitor, two_servers[0].url)
+    alice = _new(http_visitors, two_servers[0].url)
     alice.connect()
     return alice
 
@@ -86,11 +79,11 @@ def test_session_made_on_one_server_works_on_the_other(
 
 
 def test_logout_on_one_server_is_401_on_the_other_at_once(
-    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, http_visitors: list[HttpVisitor]
 ) -> None:
     second = two_servers[1]
     other_tab = alice.clone(second.url)
-    visitor.append(other_tab)
+    http_visitors.append(other_tab)
     assert other_tab.get("/api/watchlist").status_code == 200
     assert alice.post("/api/session/clear").status_code == 200
     answer = other_tab.get("/api/watchlist")
@@ -114,12 +107,12 @@ def test_extension_on_one_server_is_seen_by_the_other(
 
 
 def test_twenty_concurrent_adds_through_two_servers_are_all_kept(
-    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, http_visitors: list[HttpVisitor]
 ) -> None:
     first, second = two_servers
     symbols = [f"NSE{i}" for i in range(20)]
     tabs = [alice.clone((first, second)[i % 2].url) for i in range(20)]
-    visitor.extend(tabs)
+    http_visitors.extend(tabs)
     barrier = threading.Barrier(len(tabs))
     statuses: list[int] = []
 
@@ -185,13 +178,13 @@ def _requests_needing_a_session(alice: HttpVisitor) -> None:
 
 
 def test_paused_redis_answers_503_then_the_same_cookie_works(
-    server_on_own_redis: LiveServer, own_redis: RedisServer, visitor: list[HttpVisitor]
+    server_on_own_redis: LiveServer, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
-    alice = _connected_with_data(visitor, server_on_own_redis)
+    alice = _connected_with_data(http_visitors, server_on_own_redis)
     own_redis.pause()
     try:
         _requests_needing_a_session(alice)
-        newcomer = _new(visitor, server_on_own_redis.url)
+        newcomer = _new(http_visitors, server_on_own_redis.url)
         # A pre-login token costs the store nothing: it is there at once.
         token = newcomer.get("/api/session/csrf-token")
         assert token.status_code == 200
@@ -219,9 +212,9 @@ def test_paused_redis_answers_503_then_the_same_cookie_works(
 
 
 def test_redis_restarted_with_its_data_keeps_sessions(
-    server_on_own_redis: LiveServer, own_redis: RedisServer, visitor: list[HttpVisitor]
+    server_on_own_redis: LiveServer, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
-    alice = _connected_with_data(visitor, server_on_own_redis)
+    alice = _connected_with_data(http_visitors, server_on_own_redis)
     own_redis.stop()
     _requests_needing_a_session(alice)
     assert alice.get("/healthz").status_code == 200
@@ -234,9 +227,9 @@ def test_redis_restarted_with_its_data_keeps_sessions(
 
 
 def test_redis_restarted_empty_ends_sessions_cleanly(
-    server_on_own_redis: LiveServer, own_redis: RedisServer, visitor: list[HttpVisitor]
+    server_on_own_redis: LiveServer, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
-    alice = _connected_with_data(visitor, server_on_own_redis)
+    alice = _connected_with_data(http_visitors, server_on_own_redis)
     own_redis.stop()
     own_redis.wipe()
     own_redis.start()

@@ -37,7 +37,7 @@ from .http_visitor import HttpVisitor
 from .servers import SECRET, LiveServer, start_server
 
 TIMEOUT = 1.0
-#: Concurrent visitors during the stall (as in the issue): more than the threads of
+#: Concurrent http_visitors during the stall (as in the issue): more than the threads of
 #: both workers (2 x 8).
 CLIENTS = 24
 #: Liveness and static files answer within this while the store stalls.
@@ -47,7 +47,7 @@ ROOM = {"SESSION_MAX_PER_ACCOUNT": str(CLIENTS)}
 
 
 def _stalled_traffic(
-    server: LiveServer, visitors: list[HttpVisitor], seconds: float
+    server: LiveServer, http_visitors: list[HttpVisitor], seconds: float
 ) -> dict[str, list[float]]:
     """Run session requests from every visitor for ``seconds`` while probing /healthz
     and a static file (after the first store timeout); the latencies of each, by kind
@@ -81,8 +81,8 @@ def _stalled_traffic(
             time.sleep(0.05)
         probe_http.close()
 
-    with ThreadPoolExecutor(len(visitors) + 1) as pool:
-        futures = [pool.submit(visit, v) for v in visitors] + [pool.submit(probe)]
+    with ThreadPoolExecutor(len(http_visitors) + 1) as pool:
+        futures = [pool.submit(visit, v) for v in http_visitors] + [pool.submit(probe)]
         for future in futures:
             future.result(timeout=seconds + 10)
     return seen
@@ -102,18 +102,10 @@ def _check(seen: dict[str, list[float]], server: LiveServer) -> None:
     assert "Traceback" not in server.log()
 
 
-@pytest.fixture
-def visitors() -> Iterator[list[HttpVisitor]]:
-    made: list[HttpVisitor] = []
-    yield made
-    for one in made:
-        one.close()
-
-
 @pytest.mark.server
 @pytest.mark.redis
 def test_paused_redis_is_503_while_healthz_and_static_answer(
-    tmp_path: Path, own_redis: RedisServer, visitors: list[HttpVisitor]
+    tmp_path: Path, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
     server = start_server(
         tmp_path,
@@ -126,15 +118,15 @@ def test_paused_redis_is_503_while_healthz_and_static_answer(
     )
     try:
         for _ in range(CLIENTS):
-            visitors.append(HttpVisitor(server.url))
-            visitors[-1].connect()
+            http_visitors.append(HttpVisitor(server.url))
+            http_visitors[-1].connect()
         own_redis.pause()
         try:
-            seen = _stalled_traffic(server, visitors, 3.0)
+            seen = _stalled_traffic(server, http_visitors, 3.0)
         finally:
             own_redis.resume()
         _check(seen, server)
-        for visitor in visitors:  # Redis back: the same sessions work
+        for visitor in http_visitors:  # Redis back: the same sessions work
             assert visitor.post("/api/watchlist", json={"symbol": "TCS"}).status_code == 200
     finally:
         server.stop()
@@ -151,7 +143,7 @@ sys.stdin.read()
 
 @pytest.mark.server
 def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
-    tmp_path: Path, visitors: list[HttpVisitor]
+    tmp_path: Path, http_visitors: list[HttpVisitor]
 ) -> None:
     db = tmp_path / "live.sqlite3"
     server = start_server(
@@ -160,8 +152,8 @@ def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
     holder: subprocess.Popen[str] | None = None
     try:
         for _ in range(CLIENTS):
-            visitors.append(HttpVisitor(server.url))
-            visitors[-1].connect()
+            http_visitors.append(HttpVisitor(server.url))
+            http_visitors[-1].connect()
         holder = subprocess.Popen(
             [sys.executable, "-c", _HOLD_LOCK, str(db)],
             stdin=subprocess.PIPE,
@@ -170,7 +162,7 @@ def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
         )
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         os.kill(holder.pid, signal.SIGSTOP)  # a process stopped while holding the lock
-        seen = _stalled_traffic(server, visitors, 3.0)
+        seen = _stalled_traffic(server, http_visitors, 3.0)
         _check(seen, server)
     finally:
         if holder is not None:
