@@ -15,7 +15,7 @@ from flask_session_guard.openapi import (
     openapi_path,
     success,
 )
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
 
 from .plain import MakeApp
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Page, Request
+from playwright.sync_api import Browser, BrowserContext, Page, Request, ViewportSize
 
 from .emulated import kite_credentials, sign_in
 
@@ -112,7 +112,7 @@ class Person:
         config: dict[str, Any] | None = None,
         *,
         broadcast: bool = True,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         bypass_csp: bool = False,
         ignore_https_errors: bool = False,
     ) -> Person:

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_session_guard import ManualClock
+from tests.counting import CountingStore
 from tests.fixtures import (
     chromium,
     clock,
@@ -30,8 +31,10 @@ from tests.fixtures import (
 
 from indian_dashboard import create_app
 
+from .apps import app_config, json_of
 from .emulated import DHAN, PASSWORD, emulator, kite_credentials, path_of, sign_in
-from .servers import SECRET, LiveServer, start_server
+from .http_visitor import HttpVisitor
+from .servers import SECRET, LiveServer, serving, start_server
 
 # Shared with the library's tests (store contract, private redis-server and PostgreSQL,
 # Chromium).
@@ -59,19 +62,27 @@ KITE_USER = "AB1234"
 @pytest.fixture
 def app(clock: ManualClock, tmp_path: Path, store_url: str) -> Iterator[Flask]:
     """The dashboard on each store, with the manual clock and short timeouts."""
-    made = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": SECRET,
-            "SESSION_STORE_URL": store_url,
-            "SESSION_TIMEOUT": 600,
-            "SESSION_ABSOLUTE_TIMEOUT": 3600,
-        },
-        clock=clock,
-        instance_path=str(tmp_path / "instance"),
-    )
+    made = create_app(app_config(store_url), clock=clock, instance_path=str(tmp_path / "instance"))
     yield made
     made.extensions["session_manager"].store.close()
+
+
+@pytest.fixture
+def counting(app: Flask) -> CountingStore:
+    """The app's store, wrapped so that tests can count round trips."""
+    interface = app.extensions["session_manager"].interface
+    interface.store = CountingStore(interface.store)
+    store: CountingStore = interface.store
+    return store
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One app for a module's examples (memory store); each example makes its own visitor."""
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": SECRET, "SESSION_STORE_URL": "memory://"},
+        instance_path=str(tmp_path_factory.mktemp("fuzz") / "instance"),
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -145,15 +156,15 @@ class Visitor:
             headers=self.headers(),
         )
         assert response.status_code == 200, response.json
-        if response.json["status"] == "redirect":
-            callback = sign_in(response.json["redirect_url"], user, password)
+        if json_of(response)["status"] == "redirect":
+            callback = sign_in(json_of(response)["redirect_url"], user, password)
             response = self.client.get(path_of(callback))
             assert response.status_code == 303, response.get_data(as_text=True)
             self.fetch_token()
-            self.info = self.client.get("/api/session/info").json["session"]
+            self.info = json_of(self.client.get("/api/session/info"))["session"]
             return response
-        self.token = response.json["csrf_token"]
-        self.info = response.json["session"]
+        self.token = json_of(response)["csrf_token"]
+        self.info = json_of(response)["session"]
         return response
 
     def extend(self) -> Any:
@@ -189,11 +200,16 @@ def connected(visitor: Visitor) -> Visitor:
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """The dashboard under gunicorn (2 workers) on SQLite, on a free loopback port."""
-    server = start_server(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serving(tmp_path)
+
+
+@pytest.fixture
+def http_visitors() -> Iterator[list[HttpVisitor]]:
+    """Collects the test's HTTP visitors and closes them at teardown."""
+    made: list[HttpVisitor] = []
+    yield made
+    for one in made:
+        one.close()
 
 
 # -- browser tests --------------------------------------------------------------------------

@@ -90,14 +90,14 @@ def schema_errors(path: str, method: str, status: int, body: Any) -> list[str]:
     return [error.message for error in _validator(pointer).iter_errors(body)]
 
 
-def assert_documented(path: str, method: str, status: int, mimetype: str, body: Any) -> None:
+def assert_documented(path: str, method: str, status: int, mimetype: str | None, body: Any) -> None:
     """The answer is JSON, its status documented for the operation, its body valid."""
     assert mimetype == "application/json", (method, path, status, mimetype)
     errors = schema_errors(path, method, status, body)
     assert not errors, (method, path, status, body, errors)
 
 
-def assert_envelope_any(status: int, mimetype: str, body: Any) -> None:
+def assert_envelope_any(status: int, mimetype: str | None, body: Any) -> None:
     """An error answer in the envelope with a code documented for its status; never a 5xx."""
     assert status < 500, (status, body)
     assert mimetype == "application/json", (status, mimetype)

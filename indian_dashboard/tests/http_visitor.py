@@ -58,6 +58,12 @@ class HttpVisitor:
         self.token = answer.json()["csrf_token"]
         self.info = answer.json()["session"]
 
+    def cookie(self) -> str:
+        """The session cookie's value."""
+        value = self.http.cookies.get("session")
+        assert value is not None, "no session cookie"
+        return value
+
     def clone(self, base_url: str | None = None) -> HttpVisitor:
         """Another client holding the same cookie and token (another tab, another server)."""
         other = HttpVisitor(base_url or self.base_url, timeout=self.timeout)
@@ -65,3 +71,14 @@ class HttpVisitor:
         other.token = self.token
         other.info = dict(self.info)
         return other
+
+
+def http_connect(base_url: str) -> tuple[str, str]:
+    """Connect a Dhan account over HTTP: the session cookie and the CSRF token."""
+    visitor = HttpVisitor(base_url)
+    try:
+        visitor.connect()
+        assert visitor.token is not None
+        return visitor.cookie(), visitor.token
+    finally:
+        visitor.close()

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import requests
@@ -103,7 +104,7 @@ class TraderLoad:
             symbol = f"T{number}S{count}"
             status = self._call(
                 "watchlist-add",
-                lambda s=symbol: trader.visitor.post("/api/watchlist", json={"symbol": s}),
+                partial(trader.visitor.post, "/api/watchlist", json={"symbol": symbol}),
             )
             if status == 200:
                 trader.acknowledged.append(symbol)
@@ -130,7 +131,7 @@ class TraderLoad:
                 self.logins.append(visitor)
                 leaving = self.logins.pop(0) if len(self.logins) > 3 else None
             if leaving is not None:
-                if self._call("logout", lambda v=leaving: v.post("/api/session/clear")) == 200:
+                if self._call("logout", partial(leaving.post, "/api/session/clear")) == 200:
                     self.logouts.append(leaving)
                 else:
                     self.unknown.append(leaving)  # its logout may or may not have landed
@@ -163,17 +164,17 @@ class TraderLoad:
         """Acknowledged writes that are not there (read once the store answers)."""
         missing: list[str] = []
         for number, trader in enumerate(self.traders):
-            stored = _settled(lambda v=trader.visitor: v.get("/api/watchlist"))
+            stored = _settled(partial(trader.visitor.get, "/api/watchlist"))
             if stored.status_code != 200:
                 missing.append(f"trader {number}: session lost ({stored.status_code})")
                 continue
             gone = set(trader.acknowledged) - set(stored.json()["watchlist"])
             missing += [f"trader {number}: {symbol}" for symbol in sorted(gone)]
         for visitor in self.logins:
-            if _settled(lambda v=visitor: v.get("/api/session/info")).status_code != 200:
+            if _settled(partial(visitor.get, "/api/session/info")).status_code != 200:
                 missing.append("an acknowledged login")
         for visitor in self.logouts:
-            if _settled(lambda v=visitor: v.get("/api/session/info")).status_code != 401:
+            if _settled(partial(visitor.get, "/api/session/info")).status_code != 401:
                 missing.append("an acknowledged logout (the session came back)")
         return missing
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.processes import free_port, start_logged, stop_process, wait_until_answers
 
@@ -77,6 +79,15 @@ def start_server(
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     wait_until_answers(process, server.url + "/healthz", log_path)
     return server
+
+
+def serving(tmp_path: Path, **options: Any) -> Iterator[LiveServer]:
+    """``start_server(tmp_path, **options)`` for a fixture to ``yield from``; stopped after."""
+    server = start_server(tmp_path, **options)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def start_up_refusal(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,9 @@
-"""Issue 5, bad input by name: the cases test_security_hardening.py does not already cover.
+"""Bad request bodies, headers, paths and methods: a 4xx in the envelope, never a 500.
 
-In-process cases run against both stores; the HTTP ones against gunicorn, because
-duplicate, oversized and NUL-carrying headers are only real where a server parses them.
+In-process cases run on the memory store (parsing does not depend on it), except
+``TestMalformedRequests`` on every store; the HTTP ones against gunicorn,
+because duplicate, oversized and NUL-carrying headers are only real where a server
+parses them. ``TestBodyProperties`` sends any body to any unsafe route (hypothesis).
 """
 
 from __future__ import annotations
@@ -9,17 +11,25 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
 from flask import Flask
 from flask_session_guard.session_ids import CookieSigner
+from hypothesis import given
+from hypothesis import strategies as st
 
-from .conftest import DHAN, KITE, KITE_USER, LiveServer, Visitor, start_server
-from .contract import DOC, assert_envelope_any, documented_operations
+from .apps import json_of
+from .conftest import DHAN, KITE, KITE_USER, Visitor
+from .contract import DOC, TRIED, assert_documented, assert_envelope_any, documented_operations
+from .fuzzing import B64_ALPHABET, connected_visitor, fuzz, header_text, json_values, tried
+from .http_visitor import http_connect
+from .servers import LiveServer, serving
 from .test_session_api import assert_envelope
 
 LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH's default
@@ -48,10 +58,12 @@ TOKEN_ONLY = [op for op in UNSAFE if op[1] not in JSON_ROUTES]
 NOT_OBJECTS = ["[]", "[1]", '"x"', '""', "1", "-1.5e300", "true", "null", '[{"symbol": "TCS"}]']
 
 
-@pytest.fixture
-def store_url() -> str:
+class OnTheMemoryStore:
     """Parsing does not depend on the store: memory only, to keep the matrix small."""
-    return "memory://"
+
+    @pytest.fixture
+    def store_url(self) -> str:
+        return "memory://"
 
 
 def watchlist(visitor: Visitor) -> list[str]:
@@ -61,7 +73,7 @@ def watchlist(visitor: Visitor) -> list[str]:
     return result
 
 
-class TestBodyLimit:
+class TestBodyLimit(OnTheMemoryStore):
     @pytest.mark.parametrize(
         "content_type",
         ["application/json", "text/plain", "application/x-www-form-urlencoded", None],
@@ -93,7 +105,7 @@ class TestBodyLimit:
         assert watchlist(connected) == ["TCS"]
 
 
-class TestJsonThatIsNotAnObject:
+class TestJsonThatIsNotAnObject(OnTheMemoryStore):
     @pytest.mark.parametrize("body", NOT_OBJECTS)
     @pytest.mark.parametrize("path", sorted(JSON_ROUTES))
     def test_json_routes_answer_400(self, connected: Visitor, path: str, body: str) -> None:
@@ -133,8 +145,8 @@ HOSTILE: dict[str, bytes] = {
 }
 
 
-class TestHostileJsonOnEveryRoute:
-    """test_security_hardening.py tries these on some routes; here, on every unsafe one."""
+class TestHostileJsonOnEveryRoute(OnTheMemoryStore):
+    """TestMalformedRequests tries these on some routes; here, on every unsafe one."""
 
     @pytest.mark.parametrize("kind", sorted(HOSTILE))
     @pytest.mark.parametrize(("method", "path"), UNSAFE)
@@ -148,7 +160,7 @@ class TestHostileJsonOnEveryRoute:
             # Valid JSON: the escaped surrogate is a string, just not a valid token.
             if path == "/api/session/validate-csrf":
                 assert response.status_code == 200
-                assert response.json["valid"] is False
+                assert json_of(response)["valid"] is False
             else:
                 assert_envelope(response, 403, "csrf_invalid")
         else:
@@ -169,13 +181,13 @@ class TestHostileJsonOnEveryRoute:
         )
         if kind == "lone-surrogate" and path == "/api/session/validate-csrf":
             assert response.status_code == 200
-            assert response.json["valid"] is False
+            assert json_of(response)["valid"] is False
         else:
             assert_envelope(response, 400, "bad_request")
         assert watchlist(connected) == []
 
 
-class TestDuplicateHeaders:
+class TestDuplicateHeaders(OnTheMemoryStore):
     @pytest.mark.parametrize("pair", [("valid", "forged"), ("forged", "valid"), ("valid", "valid")])
     def test_two_csrf_headers_are_refused(self, connected: Visitor, pair: tuple[str, str]) -> None:
         values = {"valid": connected.token or "", "forged": "forged-token"}
@@ -215,13 +227,13 @@ class TestDuplicateHeaders:
         headers = [("Cookie", values[name]) for name in pair]
         response = client.get("/api/broker/status", headers=headers)
         if response.status_code == 200:
-            assert response.json["broker"]["client_id"] == KITE_USER
+            assert json_of(response)["broker"]["client_id"] == KITE_USER
             assert "valid" in pair
         else:
             assert_envelope(response, 401, "session_required")
 
 
-class TestNulBytes:
+class TestNulBytes(OnTheMemoryStore):
     @pytest.mark.parametrize(
         ("method", "path", "status", "error"),
         [
@@ -294,7 +306,7 @@ def _unsupported() -> list[tuple[str, str, str]]:
     return cases
 
 
-class TestUnknownMethods:
+class TestUnknownMethods(OnTheMemoryStore):
     @pytest.mark.parametrize(("path", "method", "allowed"), _unsupported())
     def test_every_route_answers_json_405(
         self, connected: Visitor, path: str, method: str, allowed: str
@@ -306,17 +318,56 @@ class TestUnknownMethods:
         assert method not in allow
 
 
+class TestMalformedRequests:
+    """On every store, as when these were first written."""
+
+    def test_deeply_nested_json_is_400(self, connected: Visitor) -> None:
+        body = "[" * 30_000 + "]" * 30_000  # under the 64 KiB limit, past recursion
+        for path in ("/api/watchlist", "/api/session/validate-csrf", "/api/broker/connect"):
+            response = connected.client.post(
+                path, data=body, content_type="application/json", headers=connected.headers()
+            )
+            assert_envelope(response, 400, "bad_request")
+        nested_token = connected.client.post(
+            "/api/session/extend", data=body, content_type="application/json"
+        )
+        assert_envelope(nested_token, 400, "bad_request")
+
+    def test_invalid_utf8_is_400(self, connected: Visitor) -> None:
+        response = connected.client.post(
+            "/api/watchlist",
+            data=b'{"symbol": "\xff\xfe"}',
+            content_type="application/json",
+            headers=connected.headers(),
+        )
+        assert_envelope(response, 400, "bad_request")
+
+    def test_megabyte_token_is_refused_cheaply(self, connected: Visitor) -> None:
+        response = connected.client.post(
+            "/api/session/extend", headers={"X-CSRF-Token": "A" * 1_000_000}
+        )
+        assert_envelope(response, 403, "csrf_invalid")
+
+    def test_nul_bytes_are_no_500(self, connected: Visitor) -> None:
+        response = connected.client.post(
+            "/api/watchlist",
+            json={"symbol": "TCS\x00"},
+            headers={**connected.headers()},
+        )
+        assert_envelope(response, 400, "bad_request")
+        response = connected.client.post(
+            "/api/session/validate-csrf", json={"csrf_token": "\x00" * 10}
+        )
+        assert json_of(response)["valid"] is False
+
+
 # -- over real HTTP, against gunicorn -------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One gunicorn for the module (the cases do not share sessions)."""
-    live = start_server(tmp_path_factory.mktemp("bad-input"))
-    try:
-        yield live
-    finally:
-        live.stop()
+    yield from serving(tmp_path_factory.mktemp("bad-input"))
 
 
 @dataclass
@@ -371,20 +422,6 @@ def assert_alive(server: LiveServer) -> None:
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
 
 
-def http_connect(server: LiveServer) -> tuple[str, str]:
-    """Connect over HTTP; the session cookie and the CSRF token."""
-    http = requests.Session()
-    token = http.get(server.url + "/api/session/csrf-token", timeout=10).json()["csrf_token"]
-    answer = http.post(
-        server.url + "/api/broker/connect",
-        json={"broker": "dhan", "credentials": DHAN},
-        headers={"X-CSRF-Token": token},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return http.cookies["session"], answer.json()["csrf_token"]
-
-
 def json_body(answer: RawAnswer) -> Any:
     return json.loads(answer.body)
 
@@ -414,7 +451,7 @@ class TestOverHttp:
         assert_alive(server)
 
     def test_megabyte_token_over_http(self, server: LiveServer) -> None:
-        cookie, _ = http_connect(server)
+        cookie, _ = http_connect(server.url)
         token = "A" * 1_000_000
         jar = [("Cookie", f"session={cookie}")]
         in_header = raw_request(
@@ -436,7 +473,7 @@ class TestOverHttp:
 
     def test_chunked_body_over_the_limit_is_413(self, server: LiveServer) -> None:
         # No Content-Length to refuse up front: the limit must hold while reading.
-        cookie, token = http_connect(server)
+        cookie, token = http_connect(server.url)
         headers = [
             ("Cookie", f"session={cookie}"),
             ("X-CSRF-Token", token),
@@ -454,7 +491,7 @@ class TestOverHttp:
         assert json_body(fits)["watchlist"] == ["INFY"]
 
     def test_token_just_under_the_body_limit_is_403(self, server: LiveServer) -> None:
-        cookie, _ = http_connect(server)
+        cookie, _ = http_connect(server.url)
         body = f'{{"csrf_token": "{"A" * (LIMIT - 100)}"}}'.encode()
         headers = [("Cookie", f"session={cookie}"), ("Content-Type", "application/json")]
         answer = raw_request(server, "POST", "/api/session/extend", headers, body)
@@ -462,7 +499,7 @@ class TestOverHttp:
         assert json_body(answer)["error"] == "csrf_invalid"
 
     def test_eight_kilobyte_cookies(self, server: LiveServer) -> None:
-        cookie, _ = http_connect(server)
+        cookie, _ = http_connect(server.url)
         junk = raw_request(
             server, "GET", "/api/session/info", [("Cookie", "session=" + "a" * 8000)]
         )
@@ -492,7 +529,7 @@ class TestOverHttp:
 
     @pytest.mark.parametrize("path", ["/api/session/info%00", "/api/watchlist/TCS%00"])
     def test_nul_bytes_in_paths(self, server: LiveServer, path: str) -> None:
-        cookie, token = http_connect(server)
+        cookie, token = http_connect(server.url)
         headers = [("Cookie", f"session={cookie}"), ("X-CSRF-Token", token)]
         method = "DELETE" if "watchlist" in path else "GET"
         answer = raw_request(server, method, path, headers)
@@ -500,7 +537,7 @@ class TestOverHttp:
         assert_envelope_any(answer.status, answer.headers["content-type"], json_body(answer))
 
     def test_two_csrf_headers_over_http(self, server: LiveServer) -> None:
-        cookie, token = http_connect(server)
+        cookie, token = http_connect(server.url)
         for pair in ((token, "forged"), ("forged", token)):
             headers = [
                 ("Cookie", f"session={cookie}"),
@@ -512,7 +549,7 @@ class TestOverHttp:
             assert json_body(answer)["error"] == "csrf_invalid"
 
     def test_two_content_types_over_http(self, server: LiveServer) -> None:
-        cookie, token = http_connect(server)
+        cookie, token = http_connect(server.url)
         headers = [
             ("Cookie", f"session={cookie}"),
             ("X-CSRF-Token", token),
@@ -523,7 +560,7 @@ class TestOverHttp:
         assert answer.status == 400  # gunicorn refuses it before the app
 
     def test_two_cookie_headers_over_http(self, server: LiveServer) -> None:
-        cookie, _ = http_connect(server)
+        cookie, _ = http_connect(server.url)
         for pair in ((cookie, FORGED), (FORGED, cookie)):
             headers = [("Cookie", f"session={value}") for value in pair]
             answer = raw_request(server, "GET", "/api/broker/status", headers)
@@ -536,7 +573,7 @@ class TestOverHttp:
 
     @pytest.mark.parametrize("order", ["valid-first", "forged-first"])
     def test_forged_second_session_cookie_over_http(self, server: LiveServer, order: str) -> None:
-        cookie, _ = http_connect(server)
+        cookie, _ = http_connect(server.url)
         pair = [cookie, FORGED] if order == "valid-first" else [FORGED, cookie]
         header = "; ".join(f"session={value}" for value in pair)
         answer = raw_request(server, "GET", "/api/broker/status", [("Cookie", header)])
@@ -546,8 +583,8 @@ class TestOverHttp:
         assert alone.status == 401
 
     def test_two_valid_session_cookies_over_http_adopt_neither(self, server: LiveServer) -> None:
-        first, _ = http_connect(server)
-        second, _ = http_connect(server)
+        first, _ = http_connect(server.url)
+        second, _ = http_connect(server.url)
         header = f"session={first}; session={second}"
         answer = raw_request(server, "GET", "/api/broker/status", [("Cookie", header)])
         assert answer.status == 401
@@ -558,3 +595,121 @@ class TestOverHttp:
         answer = raw_request(server, method, "/api/session/extend")
         assert answer.status == 405
         assert json_body(answer)["error"] == "method_not_allowed"
+
+
+# -- JSON and body parsing on every unsafe route -------------------------------------------
+
+UNSAFE_ROUTES = [
+    ("POST", "/api/session/extend", "/api/session/extend"),
+    ("POST", "/api/session/clear", "/api/session/clear"),
+    ("POST", "/api/session/validate-csrf", "/api/session/validate-csrf"),
+    ("POST", "/api/session/revoke-others", "/api/session/revoke-others"),
+    ("DELETE", "/api/session/" + "A" * 22, "/api/session/{public_id}"),
+    ("POST", "/api/broker/connect", "/api/broker/connect"),
+    ("POST", "/api/broker/disconnect", "/api/broker/disconnect"),
+    ("POST", "/api/watchlist", "/api/watchlist"),
+    ("DELETE", "/api/watchlist/TCS", "/api/watchlist/{symbol}"),
+]
+content_types = (
+    st.sampled_from(
+        [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json; charset=latin-1",
+            "application/vnd.api+json",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/octet-stream",
+            "",
+        ]
+    )
+    | header_text
+)
+plausible_objects = st.fixed_dictionaries(
+    {},
+    optional={
+        "symbol": st.one_of(st.text(string.ascii_uppercase + "&-0", max_size=22), json_values),
+        "broker": st.one_of(st.sampled_from(["kite", "dhan", "Kite", ""]), json_values),
+        "credentials": st.one_of(
+            st.just(KITE),
+            st.dictionaries(st.sampled_from([*KITE, "pin", "x"]), json_values, max_size=4),
+            json_values,
+        ),
+        "csrf_token": st.one_of(st.text(B64_ALPHABET, max_size=100), json_values),
+    },
+)
+bodies = st.one_of(
+    st.binary(max_size=600),
+    json_values.map(json.dumps),
+    plausible_objects.map(json.dumps),
+    plausible_objects.map(lambda o: json.dumps(o).encode("utf-16")),
+    st.integers(1, 40_000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 40_000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+    st.text(max_size=200),
+)
+
+
+class TestBodyProperties:
+    @fuzz(900)
+    @given(
+        route=st.sampled_from(UNSAFE_ROUTES),
+        body=bodies,
+        content_type=content_types,
+        token_in=st.sampled_from(["header", "body", "none"]),
+    )
+    def test_any_body_to_any_unsafe_route(
+        self,
+        fuzz_app: Flask,
+        route: tuple[str, str, str],
+        body: Any,
+        content_type: str,
+        token_in: str,
+    ) -> None:
+        tried("body x content type x unsafe route")
+        method, path, template = route
+        visitor = connected_visitor(fuzz_app)
+        headers = dict(visitor.headers()) if token_in == "header" else {}
+        if token_in == "body":
+            body = with_body_token(body, visitor.token or "")
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = visitor.client.open(path, method=method, data=body, headers=headers)
+        check_answer(method, template, response)
+
+    @fuzz(400)
+    @given(symbol=st.text(max_size=40))
+    def test_any_symbol_in_the_delete_path(self, fuzz_app: Flask, symbol: str) -> None:
+        tried("DELETE /api/watchlist/{arbitrary}")
+        visitor = connected_visitor(fuzz_app)
+        path = "/api/watchlist/" + quote(symbol, safe="")
+        response = visitor.client.delete(path, headers=visitor.headers())
+        if response.status_code == 308:
+            # Werkzeug's routing sends "/api/watchlist/" and doubled slashes to the
+            # canonical URL; a redirect within the API, not an error.
+            assert response.headers["Location"].startswith(
+                ("/api/watchlist", "http://localhost/api/")
+            )
+            return
+        check_answer("DELETE", "/api/watchlist/{symbol}", response)
+
+
+def check_answer(method: str, template: str, response: Any) -> None:
+    """Below 500; an error in the envelope; status and body as documented."""
+    if response.status_code >= 500:
+        TRIED["5xx"] += 1
+    assert response.status_code < 500, (method, template, response.get_data()[:300])
+    if response.status_code >= 400:
+        assert_envelope_any(response.status_code, response.mimetype, response.json)
+    assert_documented(template, method, response.status_code, response.mimetype, response.json)
+
+
+def with_body_token(body: Any, token: str) -> Any:
+    """``body`` with ``csrf_token`` added when it is a JSON object; else as it is."""
+    try:
+        value = json.loads(body)
+    except (TypeError, ValueError, RecursionError):
+        return body
+    if not isinstance(value, dict):
+        return body
+    return json.dumps({**value, "csrf_token": token})

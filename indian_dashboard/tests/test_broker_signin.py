@@ -23,8 +23,10 @@ from tests.processes import free_port
 from broker_emulator.demo import ACCOUNTS
 from indian_dashboard import create_app
 
-from .conftest import SECRET, Visitor
+from .apps import app_config, json_of
+from .conftest import Visitor
 from .emulated import TEST_CLIENT_ORIGIN, apps_for, emulator, path_of, sign_in
+from .servers import SECRET
 from .test_session_api import assert_envelope
 
 DEMO = {a.broker: a for a in reversed(ACCOUNTS)}  # the first demo account of each broker
@@ -55,17 +57,9 @@ IST_START = datetime(2024, 2, 18, 17, 30, tzinfo=timezone.utc)  # 23:00 IST
 def make_app(
     tmp_path: Path, clock: ManualClock, store_url: str = "memory://", **extra: Any
 ) -> Flask:
+    """The shared ``app`` fixture's dashboard, with ``extra`` settings."""
     return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": SECRET,
-            "SESSION_STORE_URL": store_url,
-            "SESSION_TIMEOUT": 600,
-            "SESSION_ABSOLUTE_TIMEOUT": 3600,
-            **extra,
-        },
-        clock=clock,
-        instance_path=str(tmp_path / "instance"),
+        app_config(store_url, **extra), clock=clock, instance_path=str(tmp_path / "instance")
     )
 
 
@@ -90,8 +84,8 @@ def start(visitor: Visitor, broker: str, credentials: dict[str, str] | None = No
         headers=visitor.headers(),
     )
     assert answer.status_code == 200, answer.json
-    assert answer.json["status"] == "redirect"
-    url: str = answer.json["redirect_url"]
+    assert json_of(answer)["status"] == "redirect"
+    url: str = json_of(answer)["redirect_url"]
     assert url.startswith(emulator().url)
     return url
 
@@ -151,7 +145,7 @@ class TestRedirectFlows:
         assert body["broker"]["name"] == broker
         assert body["broker"]["client_id"] == DEMO[broker].user_id
         guest.fetch_token()
-        mine = guest.client.get("/api/session/list").json["sessions"]
+        mine = json_of(guest.client.get("/api/session/list"))["sessions"]
         assert len(mine) == 1 and mine[0]["current"]
         seen = [(m, p) for b, m, p in calls[before:] if b == broker]
         for endpoint in ENDPOINTS[broker]:
@@ -457,8 +451,8 @@ class TestTheAttack:
         assert_envelope(attacker.client.get("/api/session/list"), 401, "session_required")
         revoke = attacker.client.post("/api/session/revoke-others", headers=attacker.headers())
         assert revoke.status_code == 401
-        assert victim.client.get("/api/session/info").json["session"]["is_active"]
-        sessions = victim.client.get("/api/session/list").json["sessions"]
+        assert json_of(victim.client.get("/api/session/info"))["session"]["is_active"]
+        sessions = json_of(victim.client.get("/api/session/list"))["sessions"]
         assert len(sessions) == 1 and sessions[0]["current"]
 
     def test_junk_kite_keys_never_get_past_the_broker(self, app: Flask) -> None:
@@ -492,12 +486,12 @@ class TestLifetime:
         visitor = Visitor(app.test_client())
         visitor.fetch_token()
         visitor.client.get(path_of(login_at_broker(broker, start(visitor, broker))))
-        info = visitor.client.get("/api/session/info").json["session"]
+        info = json_of(visitor.client.get("/api/session/info"))["session"]
         assert info["absolute_expires_at"] == ends
 
     def test_the_setting_wins_when_it_is_earlier(self, guest: Visitor) -> None:
         guest.client.get(path_of(login_at_broker("kite", start(guest, "kite"))))
-        info = guest.client.get("/api/session/info").json["session"]
+        info = json_of(guest.client.get("/api/session/info"))["session"]
         assert info["absolute_expires_at"] == "2024-02-18T11:00:00+00:00"  # 3600 s
 
 

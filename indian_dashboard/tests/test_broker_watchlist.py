@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from .apps import json_of
 from .conftest import KITE, Visitor
 from .test_session_api import assert_envelope
 
@@ -71,11 +72,11 @@ class TestConnect:
 class TestWatchlist:
     def test_add_list_remove(self, connected: Visitor) -> None:
         c, h = connected.client, connected.headers()
-        assert c.get("/api/watchlist").json["watchlist"] == []
+        assert json_of(c.get("/api/watchlist"))["watchlist"] == []
         for symbol in ("RELIANCE", "M&M", "BAJAJ-AUTO", "RELIANCE"):
             assert c.post("/api/watchlist", json={"symbol": symbol}, headers=h).status_code == 200
-        assert c.get("/api/watchlist").json["watchlist"] == ["RELIANCE", "M&M", "BAJAJ-AUTO"]
-        assert c.delete("/api/watchlist/M&M", headers=h).json["watchlist"] == [
+        assert json_of(c.get("/api/watchlist"))["watchlist"] == ["RELIANCE", "M&M", "BAJAJ-AUTO"]
+        assert json_of(c.delete("/api/watchlist/M&M", headers=h))["watchlist"] == [
             "RELIANCE",
             "BAJAJ-AUTO",
         ]
@@ -112,4 +113,4 @@ class TestWatchlist:
         assert_envelope(
             c.post("/api/watchlist", json={"symbol": "ONE"}, headers=h), 400, "bad_request"
         )
-        assert len(c.get("/api/watchlist").json["watchlist"]) == 200
+        assert len(json_of(c.get("/api/watchlist"))["watchlist"]) == 200

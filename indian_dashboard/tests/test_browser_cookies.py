@@ -19,9 +19,9 @@ from playwright.sync_api import Browser
 from tests.fixtures import CHROMIUM, CHROMIUM_ARGS
 
 from .browser import Person
-from .conftest import LiveServer
 from .emulated import DHAN, dhan_account
 from .http_visitor import HttpVisitor
+from .servers import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +88,7 @@ def test_planted_parent_domain_cookie_is_never_adopted(
     attacker = HttpVisitor(server.url)  # the attacker needs no name: a cookie is a value
     try:
         attacker.connect()  # the attacker's own account, dhan:<DHAN client id>
-        attackers_cookie = attacker.http.cookies["session"]
+        attackers_cookie = attacker.cookie()
         handler, sibling_port = sibling
         handler.cookie = attackers_cookie
 

@@ -74,7 +74,8 @@ def tab(servers: Any, people: Any) -> Tab:
     the foreign requests before the client's own defence could be seen."""
     person = people(servers(SESSION_TIMEOUT="60"), CONFIG, bypass_csp=True)
     person.connect()
-    return person.open()
+    opened: Tab = person.open()
+    return opened
 
 
 def sent_headers(tab: Tab, method: str, path: str) -> list[dict[str, str]]:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from .browser import Freezer, Tab
-from .conftest import BROWSER_ENV, start_server
+from .conftest import BROWSER_ENV
+from .servers import start_server
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +29,8 @@ def connected_tab(servers: Any, people: Any, config: dict[str, Any], **env: str)
     server = servers(**{"SESSION_TIMEOUT": "4", **env})
     person = people(server, config)
     person.connect()
-    return person.open()
+    tab: Tab = person.open()
+    return tab
 
 
 def test_polling_alone_never_extends(servers: Any, people: Any) -> None:

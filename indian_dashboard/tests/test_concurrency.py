@@ -10,10 +10,11 @@ from flask import Flask, jsonify
 
 from indian_dashboard.session_manager import get_session_manager
 
+from .apps import json_of
 from .conftest import Visitor
 
 
-def run_threads(count: int, work: Callable[[int], None]) -> None:
+def run_threads(count: int, work: Callable[[int], object]) -> None:
     """Run ``work(i)`` in ``count`` threads released together; re-raise any failure."""
     barrier = threading.Barrier(count)
     errors: list[BaseException] = []
@@ -51,7 +52,7 @@ def test_twenty_concurrent_watchlist_adds_are_all_kept(app: Flask, connected: Vi
         assert response.status_code == 200, response.json
 
     run_threads(20, add)
-    watchlist = connected.client.get("/api/watchlist").json["watchlist"]
+    watchlist = json_of(connected.client.get("/api/watchlist"))["watchlist"]
     assert sorted(watchlist) == sorted(symbols)
 
 

@@ -15,7 +15,9 @@ from flask_session_guard.session_ids import CookieSigner, new_session_id
 
 from indian_dashboard import create_app
 
-from .conftest import DHAN, SECRET
+from .apps import json_of
+from .conftest import DHAN
+from .servers import SECRET
 
 LOGGER = "flask_session_guard.deployment"
 #: Behind a proxy the public origin is configuration (start-up stops without it).
@@ -138,7 +140,9 @@ def test_plain_http_with_secure_cookie_names_https(
     """The browser dropped the Secure cookie over http: say so, not "invalid token"."""
     app = make(SESSION_COOKIE_SECURE=True)
     browser = app.test_client()  # over https the cookie is kept
-    token = browser.get("/api/session/csrf-token", base_url="https://localhost").json["csrf_token"]
+    token = json_of(browser.get("/api/session/csrf-token", base_url="https://localhost"))[
+        "csrf_token"
+    ]
     plain = app.test_client()  # over http the browser never got (or sends) the cookie
     with caplog.at_level(logging.INFO):
         refused = _connect(plain, token)
@@ -158,10 +162,10 @@ def test_plain_http_refusal_leaves_other_refusals_alone(make: Make) -> None:
     refused = over_https.post(
         "/api/broker/connect", json={}, headers={"X-CSRF-Token": "x"}, base_url="https://localhost"
     )
-    assert refused.json["error"] == "csrf_invalid"
-    assert "SESSION_COOKIE_SECURE" not in refused.json["message"]
+    assert json_of(refused)["error"] == "csrf_invalid"
+    assert "SESSION_COOKIE_SECURE" not in json_of(refused)["message"]
     no_token = app.test_client().post("/api/broker/connect", json={})
-    assert no_token.json["error"] == "csrf_missing"
+    assert json_of(no_token)["error"] == "csrf_missing"
 
 
 @pytest.mark.parametrize(
@@ -176,7 +180,7 @@ def test_origin_refusals_name_the_public_origin_setting(
 ) -> None:
     app = make(SESSION_PUBLIC_ORIGIN=public_origin) if public_origin else make()
     client = app.test_client()
-    token = client.get("/api/session/csrf-token").json["csrf_token"]
+    token = json_of(client.get("/api/session/csrf-token"))["csrf_token"]
     by_origin = _connect(client, token, Origin="https://elsewhere.example")
     by_fetch = _connect(client, token, **{"Sec-Fetch-Site": "cross-site"})
     for refused in (by_origin, by_fetch):

@@ -1,4 +1,6 @@
-"""HTTPS and proxies: HSTS on every answer, what logout clears, which forwarded headers count."""
+"""HTTPS and proxies: HSTS on every answer, which forwarded headers count.
+
+What logout clears (Clear-Site-Data): test_logout_and_fixation.py."""
 
 from __future__ import annotations
 
@@ -7,23 +9,15 @@ from typing import Any
 
 import pytest
 import requests
-from flask import Flask
 
-from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError
 
-from .conftest import SECRET, Visitor
-from .servers import start_server, start_up_refusal
+from .apps import make_app
+from .conftest import Visitor
+from .servers import SECRET, start_server, start_up_refusal
 from .test_session_api import assert_envelope
 
 ONE_YEAR = "max-age=31536000; includeSubDomains"
-
-
-def make_app(tmp_path: Path, **config: Any) -> Flask:
-    return create_app(
-        {"SECRET_KEY": SECRET, "SESSION_STORE_URL": "memory://", **config},
-        instance_path=str(tmp_path),
-    )
 
 
 class TestStrictTransportSecurity:
@@ -70,29 +64,6 @@ class TestStrictTransportSecurity:
     def test_bad_max_age_stops_start_up(self, tmp_path: Path, value: object) -> None:
         with pytest.raises(ConfigError, match="SESSION_HSTS_MAX_AGE"):
             make_app(tmp_path, SESSION_COOKIE_SECURE=True, SESSION_HSTS_MAX_AGE=value)
-
-
-class TestClearSiteData:
-    def test_logout_clears_cache_and_storage_but_not_the_domains_cookies(
-        self, connected: Visitor
-    ) -> None:
-        answer = connected.logout()
-        assert answer.headers["Clear-Site-Data"] == '"cache", "storage"'
-        assert "cookies" not in answer.headers["Clear-Site-Data"]
-
-    def test_directives_are_configurable(self, tmp_path: Path) -> None:
-        app = make_app(tmp_path, SESSION_CLEAR_SITE_DATA="cache, cookies")
-        visitor = Visitor(app.test_client())
-        visitor.connect()
-        assert visitor.logout().headers["Clear-Site-Data"] == '"cache", "cookies"'
-        none = make_app(tmp_path, SESSION_CLEAR_SITE_DATA=[])
-        visitor = Visitor(none.test_client())
-        visitor.connect()
-        assert "Clear-Site-Data" not in visitor.logout().headers
-
-    def test_unknown_directive_stops_start_up(self, tmp_path: Path) -> None:
-        with pytest.raises(ConfigError, match="SESSION_CLEAR_SITE_DATA"):
-            make_app(tmp_path, SESSION_CLEAR_SITE_DATA=["cache", "everything"])
 
 
 class TestForwardedHeaders:

@@ -24,8 +24,10 @@ from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
 
-from .conftest import KITE, SECRET, Visitor
+from .apps import json_of
+from .conftest import KITE, Visitor
 from .outages import assert_503
+from .servers import SECRET
 
 pytestmark = pytest.mark.postgres
 
@@ -302,7 +304,7 @@ def test_outage_answers_503_then_recovers_without_a_restart(
     down_pg.start()
     # The same app, the same cookie, the same data, once the pool has reconnected.
     assert _until_served(visitor.client, "/api/watchlist") == 200
-    assert visitor.client.get("/api/watchlist").json["watchlist"] == ["SBIN"]
+    assert json_of(visitor.client.get("/api/watchlist"))["watchlist"] == ["SBIN"]
     assert visitor.extend().status_code == 200
     ours = [r for r in caplog.records if r.name.startswith("flask_session_guard")]
     warnings = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]

@@ -13,7 +13,9 @@ from tests.redis_server import RedisServer
 
 from indian_dashboard import create_app
 
-from .conftest import SECRET, Visitor
+from .apps import json_of
+from .conftest import Visitor
+from .servers import SECRET
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_readyz_says_store_unavailable_while_redis_is_down(
     own_redis.stop()
     answer = client.get("/readyz")
     assert answer.status_code == 503
-    assert answer.json["error"] == "store_unavailable"
+    assert json_of(answer)["error"] == "store_unavailable"
     assert answer.headers["Retry-After"] == "5"
     assert client.get("/healthz").status_code == 200  # liveness never asks the store
     own_redis.start()

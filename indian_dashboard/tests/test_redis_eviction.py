@@ -19,7 +19,9 @@ from tests.redis_server import RedisServer
 
 from indian_dashboard import create_app
 
-from .conftest import SECRET, Visitor
+from .apps import json_of
+from .conftest import Visitor
+from .servers import SECRET
 
 pytestmark = pytest.mark.redis
 
@@ -124,7 +126,7 @@ def test_sign_out_everywhere_reaches_sessions_missing_from_the_index(
     assert me.session_info().status_code == 200
     answer = me.client.post("/api/session/revoke-others", headers=me.headers())
     assert answer.status_code == 200
-    assert answer.json["revoked"] == len(survivors)
+    assert json_of(answer)["revoked"] == len(survivors)
     for visitor in visitors:
         if visitor is not me:
             assert visitor.session_info().status_code == 401

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from tests.redis_topology import ClusterDeployment, SentinelDeployment, wait_for
@@ -38,14 +39,21 @@ def _env(url: str, *, min_replicas: int, timeout: float = TIMEOUT) -> dict[str, 
     }
 
 
-@pytest.fixture
-def sentinel(tmp_path: Path) -> Iterator[SentinelDeployment]:
-    deployment = SentinelDeployment(tmp_path / "sentinel", replicas=2)
+_Deployment = TypeVar("_Deployment", SentinelDeployment, ClusterDeployment)
+
+
+def _running(deployment: _Deployment) -> Iterator[_Deployment]:
+    """``deployment`` started, for a fixture to ``yield from``; stopped after."""
     deployment.start()
     try:
         yield deployment
     finally:
         deployment.stop()
+
+
+@pytest.fixture
+def sentinel(tmp_path: Path) -> Iterator[SentinelDeployment]:
+    yield from _running(SentinelDeployment(tmp_path / "sentinel", replicas=2))
 
 
 @pytest.fixture
@@ -79,7 +87,7 @@ def _run_fault(
     return at
 
 
-def _check_served_through(load: TraderLoad, server: LiveServer, at: float) -> dict[str, object]:
+def _check_served_through(load: TraderLoad, server: LiveServer, at: float) -> dict[str, Any]:
     """After the fault: failures were 503 with Retry-After only, the app recovered by
     itself, and nothing acknowledged was lost."""
     wait_for(
@@ -106,6 +114,12 @@ def _check_served_through(load: TraderLoad, server: LiveServer, at: float) -> di
     }
 
 
+def _report_failover(name: str, figures: dict[str, Any], promoted: float) -> None:
+    figures["promoted_after_s"] = round(promoted, 2)
+    _report(name, figures)
+    assert figures["failed"] > 0, "the kill was not noticed: the test proves nothing"
+
+
 def test_sentinel_failover_under_load(
     tmp_path: Path, sentinel: SentinelDeployment, app_on: list[LiveServer]
 ) -> None:
@@ -120,21 +134,14 @@ def test_sentinel_failover_under_load(
         figures = _check_served_through(load, server, at)
     finally:
         load.close()
-    figures["promoted_after_s"] = round(promoted, 2)
-    _report("sentinel failover", figures)
-    assert figures["failed"] > 0, "the kill was not noticed: the test proves nothing"
+    _report_failover("sentinel failover", figures, promoted)
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[ClusterDeployment]:
     # Seven nodes: three masters, one of them with two replicas, so that after its
     # loss the promoted one still has a replica to acknowledge (WAIT 1).
-    deployment = ClusterDeployment(tmp_path / "cluster", nodes=7)
-    deployment.start()
-    try:
-        yield deployment
-    finally:
-        deployment.stop()
+    yield from _running(ClusterDeployment(tmp_path / "cluster", nodes=7))
 
 
 def _keys_per_master(cluster: ClusterDeployment) -> dict[str, int]:
@@ -169,10 +176,8 @@ def test_cluster_master_lost_under_load(
         figures = _check_served_through(load, server, at)
     finally:
         load.close()
-    figures["promoted_after_s"] = round(promoted, 2)
     figures["keys_per_master_before"] = sorted(spread.values())
-    _report("cluster failover", figures)
-    assert figures["failed"] > 0, "the kill was not noticed: the test proves nothing"
+    _report_failover("cluster failover", figures, promoted)
 
 
 def test_cluster_resharding_while_serving(tmp_path: Path, app_on: list[LiveServer]) -> None:

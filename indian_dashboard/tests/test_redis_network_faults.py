@@ -61,7 +61,7 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], timeout)
     if not ready:
-        raise AssertionError(f"no answer within {timeout} s from {process.args}")
+        raise AssertionError(f"no answer within {timeout} s from {process.args!r}")
     return process.stdout.readline().strip()
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from tests.redis_server import RedisServer
 
-from .conftest import KITE, LiveServer, start_server
+from .conftest import KITE
 from .http_visitor import HttpVisitor
+from .servers import LiveServer, serving, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 
@@ -44,15 +45,6 @@ def two_servers(tmp_path: Path, redis_url: str) -> Iterator[tuple[LiveServer, Li
         first.stop()
 
 
-@pytest.fixture
-def visitor() -> Iterator[list[HttpVisitor]]:
-    """Collects HTTP visitors and closes them at teardown."""
-    made: list[HttpVisitor] = []
-    yield made
-    for one in made:
-        one.close()
-
-
 def _new(made: list[HttpVisitor], base_url: str) -> HttpVisitor:
     one = HttpVisitor(base_url)
     made.append(one)
@@ -62,12 +54,20 @@ def _new(made: list[HttpVisitor], base_url: str) -> HttpVisitor:
 # -- two servers, one Redis ------------------------------------------------------------------
 
 
-def test_session_made_on_one_server_works_on_the_other(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
-) -> None:
-    first, second = two_servers
-    alice = _new(visitor, first.url)
+@pytest.fixture
+def alice(
+    two_servers: tuple[LiveServer, LiveServer], http_visitors: list[HttpVisitor]
+) -> HttpVisitor:
+    """Connected through the first of the two servers."""
+    alice = _new(http_visitors, two_servers[0].url)
     alice.connect()
+    return alice
+
+
+def test_session_made_on_one_server_works_on_the_other(
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor
+) -> None:
+    second = two_servers[1]
     on_second = alice.get("/api/session/info", base_url=second.url)
     assert on_second.status_code == 200
     assert on_second.json()["session"]["session_id"] == alice.info["session_id"]
@@ -79,13 +79,11 @@ def test_session_made_on_one_server_works_on_the_other(
 
 
 def test_logout_on_one_server_is_401_on_the_other_at_once(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, http_visitors: list[HttpVisitor]
 ) -> None:
-    first, second = two_servers
-    alice = _new(visitor, first.url)
-    alice.connect()
+    second = two_servers[1]
     other_tab = alice.clone(second.url)
-    visitor.append(other_tab)
+    http_visitors.append(other_tab)
     assert other_tab.get("/api/watchlist").status_code == 200
     assert alice.post("/api/session/clear").status_code == 200
     answer = other_tab.get("/api/watchlist")
@@ -95,11 +93,9 @@ def test_logout_on_one_server_is_401_on_the_other_at_once(
 
 
 def test_extension_on_one_server_is_seen_by_the_other(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor
 ) -> None:
-    first, second = two_servers
-    alice = _new(visitor, first.url)
-    alice.connect()
+    second = two_servers[1]
     time.sleep(1.1)  # timestamps are reported to the second
     extended = alice.post("/api/session/extend")
     assert extended.status_code == 200
@@ -111,14 +107,12 @@ def test_extension_on_one_server_is_seen_by_the_other(
 
 
 def test_twenty_concurrent_adds_through_two_servers_are_all_kept(
-    two_servers: tuple[LiveServer, LiveServer], visitor: list[HttpVisitor]
+    two_servers: tuple[LiveServer, LiveServer], alice: HttpVisitor, http_visitors: list[HttpVisitor]
 ) -> None:
     first, second = two_servers
-    alice = _new(visitor, first.url)
-    alice.connect()
     symbols = [f"NSE{i}" for i in range(20)]
     tabs = [alice.clone((first, second)[i % 2].url) for i in range(20)]
-    visitor.extend(tabs)
+    http_visitors.extend(tabs)
     barrier = threading.Barrier(len(tabs))
     statuses: list[int] = []
 
@@ -142,11 +136,7 @@ def test_twenty_concurrent_adds_through_two_servers_are_all_kept(
 @pytest.fixture
 def server_on_own_redis(tmp_path: Path, own_redis: RedisServer) -> Iterator[LiveServer]:
     """One gunicorn server (2 workers) on a Redis this test may pause, stop and restart."""
-    server = start_server(tmp_path, env=_redis_env(own_redis.url), name="outage")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serving(tmp_path, env=_redis_env(own_redis.url), name="outage")
 
 
 def _assert_503(answer: object, *, started: float) -> None:
@@ -188,13 +178,13 @@ def _requests_needing_a_session(alice: HttpVisitor) -> None:
 
 
 def test_paused_redis_answers_503_then_the_same_cookie_works(
-    server_on_own_redis: LiveServer, own_redis: RedisServer, visitor: list[HttpVisitor]
+    server_on_own_redis: LiveServer, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
-    alice = _connected_with_data(visitor, server_on_own_redis)
+    alice = _connected_with_data(http_visitors, server_on_own_redis)
     own_redis.pause()
     try:
         _requests_needing_a_session(alice)
-        newcomer = _new(visitor, server_on_own_redis.url)
+        newcomer = _new(http_visitors, server_on_own_redis.url)
         # A pre-login token costs the store nothing: it is there at once.
         token = newcomer.get("/api/session/csrf-token")
         assert token.status_code == 200
@@ -222,9 +212,9 @@ def test_paused_redis_answers_503_then_the_same_cookie_works(
 
 
 def test_redis_restarted_with_its_data_keeps_sessions(
-    server_on_own_redis: LiveServer, own_redis: RedisServer, visitor: list[HttpVisitor]
+    server_on_own_redis: LiveServer, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
-    alice = _connected_with_data(visitor, server_on_own_redis)
+    alice = _connected_with_data(http_visitors, server_on_own_redis)
     own_redis.stop()
     _requests_needing_a_session(alice)
     assert alice.get("/healthz").status_code == 200
@@ -237,9 +227,9 @@ def test_redis_restarted_with_its_data_keeps_sessions(
 
 
 def test_redis_restarted_empty_ends_sessions_cleanly(
-    server_on_own_redis: LiveServer, own_redis: RedisServer, visitor: list[HttpVisitor]
+    server_on_own_redis: LiveServer, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
-    alice = _connected_with_data(visitor, server_on_own_redis)
+    alice = _connected_with_data(http_visitors, server_on_own_redis)
     own_redis.stop()
     own_redis.wipe()
     own_redis.start()

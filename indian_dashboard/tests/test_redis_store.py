@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
@@ -19,14 +20,20 @@ from flask_session_guard.clock import ManualClock
 from flask_session_guard.settings import RedisSettings
 from flask_session_guard.stores import SessionRecord, StoreUnavailable, open_store
 from flask_session_guard.stores.redis import RedisSessionStore
+from flask_session_guard.stores.redis_connections import RedisConnections
 from tests.redis_server import Command, RedisServer, recorded_commands
 
 from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError, config_from_env
 from indian_dashboard.session_manager import get_session_manager, require_session
 
-from .conftest import DHAN, KITE, SECRET, Visitor
+from .apps import json_of
+from .conftest import DHAN, KITE, Visitor
 from .outages import assert_503 as _assert_503
+from .servers import SECRET
+
+if TYPE_CHECKING:
+    import redis
 
 pytestmark = pytest.mark.redis
 
@@ -109,7 +116,7 @@ def test_prefix_setting_namespaces_keys(
     app = make_app(redis_url, SESSION_REDIS_PREFIX="dash:")
     Visitor(app.test_client()).connect()
     keys = redis_server.client().keys("*")
-    assert len(keys) == 3 and all(k.startswith("dash:") for k in keys)
+    assert len(keys) == 3 and all(isinstance(k, str) and k.startswith("dash:") for k in keys)
 
 
 def test_idle_session_disappears_from_redis_by_itself(redis_url: str, tmp_path: Path) -> None:
@@ -227,6 +234,7 @@ def test_settings_reach_the_connection_pool(redis_url: str, tmp_path: Path) -> N
     )
     assert isinstance(store, RedisSessionStore)
     connections = store._connections
+    assert isinstance(connections, RedisConnections)
     assert connections.size == 3
     pool = connections.factory
     assert pool.connection_kwargs["socket_timeout"] == 0.75
@@ -300,6 +308,7 @@ def test_rediss_url_selects_tls(tmp_path: Path) -> None:
 
     store = open_store("rediss://127.0.0.1:1/0", instance_path=str(tmp_path))
     assert isinstance(store, RedisSessionStore)
+    assert isinstance(store._connections, RedisConnections)
     assert issubclass(store._connections.factory.connection_class, redis.SSLConnection)
     store.close()
 
@@ -384,25 +393,23 @@ def test_write_is_one_round_trip_after_the_read(
     assert _round_trips(commands) == ["hgetall", "evalsha"]
 
 
-def test_atomic_update_is_two_round_trips_after_the_read(
-    rv: Visitor, redis_server: RedisServer, clock: ManualClock
+@pytest.mark.parametrize(
+    ("idle", "trips"),
+    [
+        # Read the session; read the key then check-and-set it. No activity due yet.
+        pytest.param(0.5, ["hgetall", "hmget", "evalsha"], id="two-after-the-read"),
+        # The same, and one write of the activity that is due.
+        pytest.param(30, ["hgetall", "hmget", "evalsha", "evalsha"], id="due-activity-adds-one"),
+    ],
+)
+def test_atomic_update_round_trips(
+    rv: Visitor, redis_server: RedisServer, clock: ManualClock, idle: float, trips: list[str]
 ) -> None:
-    clock.advance(0.5)
+    clock.advance(idle)
     with recorded_commands(redis_server) as commands:
         response = rv.client.post("/api/watchlist", json={"symbol": "INFY"}, headers=rv.headers())
         assert response.status_code == 200
-    # Read the session; read the key then check-and-set it. No activity due yet.
-    assert _round_trips(commands) == ["hgetall", "hmget", "evalsha"]
-
-
-def test_atomic_update_with_due_activity_adds_one_write(
-    rv: Visitor, redis_server: RedisServer, clock: ManualClock
-) -> None:
-    clock.advance(30)
-    with recorded_commands(redis_server) as commands:
-        response = rv.client.post("/api/watchlist", json={"symbol": "INFY"}, headers=rv.headers())
-        assert response.status_code == 200
-    assert _round_trips(commands) == ["hgetall", "hmget", "evalsha", "evalsha"]
+    assert _round_trips(commands) == trips
 
 
 def test_logout_is_a_read_and_one_delete(rv: Visitor, redis_server: RedisServer) -> None:
@@ -434,6 +441,12 @@ def test_reads_write_nothing_by_commandstats(
         assert write not in calls
 
 
+def _float_field(client: redis.Redis, key: str, field: str) -> float:
+    value = client.hget(key, field)
+    assert value is not None, (key, field)
+    return float(value)
+
+
 def test_read_after_the_interval_runs_the_script_and_records_activity(
     rv: Visitor, redis_server: RedisServer, clock: ManualClock
 ) -> None:
@@ -445,12 +458,12 @@ def test_read_after_the_interval_runs_the_script_and_records_activity(
         clock.advance(0.5)
         assert rv.client.get("/api/watchlist").status_code == 200
     assert _round_trips(commands) == ["hgetall"]
-    stamp = float(r.hget(key, "l"))
+    stamp = _float_field(r, key, "l")
     with recorded_commands(redis_server) as commands:
         clock.advance(0.6)  # 1.1 s since the stamp read first: due
         assert rv.client.get("/api/watchlist").status_code == 200
     assert _round_trips(commands) == ["evalsha"]
-    assert float(r.hget(key, "l")) == stamp + 1.1
+    assert _float_field(r, key, "l") == stamp + 1.1
 
 
 def test_request_without_session_costs_nothing(redis_app: Flask, redis_server: RedisServer) -> None:
@@ -602,7 +615,7 @@ def test_paused_redis_answers_503_within_the_socket_timeout(
     finally:
         own_redis.resume()
     answer = visitor.client.get("/api/watchlist")
-    assert answer.status_code == 200 and answer.json["watchlist"] == ["SBIN"]
+    assert answer.status_code == 200 and json_of(answer)["watchlist"] == ["SBIN"]
 
 
 def test_store_error_messages_name_no_key(own_redis: RedisServer, tmp_path: Path) -> None:
@@ -631,4 +644,4 @@ def test_full_redis_refusing_writes_answers_503(outage_app: Flask, own_redis: Re
     answer = visitor.client.post(
         "/api/watchlist", json={"symbol": "TCS"}, headers=visitor.headers()
     )
-    assert answer.status_code == 200 and answer.json["watchlist"] == ["TCS"]
+    assert answer.status_code == 200 and json_of(answer)["watchlist"] == ["TCS"]

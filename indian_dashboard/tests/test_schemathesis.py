@@ -24,12 +24,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis.config import SchemathesisConfig
 
-from .conftest import DHAN, LiveServer, start_server
 from .contract import DOC, FUZZ_SCALE, TRIED
+from .http_visitor import http_connect
+from .servers import LiveServer, serving
 
 pytestmark = pytest.mark.server
 
@@ -44,28 +45,10 @@ connected = schemathesis.openapi.from_dict(DOC, config=SchemathesisConfig.from_d
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One gunicorn (2 workers, SQLite) for both passes."""
-    live = start_server(tmp_path_factory.mktemp("schemathesis"))
-    try:
-        yield live
-    finally:
-        live.stop()
+    yield from serving(tmp_path_factory.mktemp("schemathesis"))
 
 
-def http_connect(base: str) -> tuple[str, str]:
-    """Connect a Kite account over HTTP: the session cookie and the CSRF token."""
-    http = requests.Session()
-    token = http.get(base + "/api/session/csrf-token", timeout=10).json()["csrf_token"]
-    answer = http.post(
-        base + "/api/broker/connect",
-        json={"broker": "dhan", "credentials": DHAN},
-        headers={"X-CSRF-Token": token},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return http.cookies["session"], answer.json()["csrf_token"]
-
-
-def count(run: str, case: schemathesis.Case) -> None:
+def count(run: str, case: schemathesis.Case[Any]) -> None:
     TRIED["schemathesis"] += 1
     meta = case.meta
     if meta is not None:
@@ -73,7 +56,7 @@ def count(run: str, case: schemathesis.Case) -> None:
 
 
 def call_and_validate(
-    run: str, case: schemathesis.Case, server: LiveServer, **options: Any
+    run: str, case: schemathesis.Case[Any], server: LiveServer, **options: Any
 ) -> None:
     count(run, case)
     response = case.call(base_url=server.url)
@@ -83,7 +66,7 @@ def call_and_validate(
 
 
 @anonymous.parametrize()
-def test_api_without_a_session(case: schemathesis.Case, server: LiveServer) -> None:
+def test_api_without_a_session(case: schemathesis.Case[Any], server: LiveServer) -> None:
     # Without a session nothing unsafe is accepted, and without the header a JSON
     # body's csrf_token must be a string: a rule between two parameters that OpenAPI
     # cannot state. So "schema-valid means accepted" is checked by the connected pass.
@@ -93,14 +76,14 @@ def test_api_without_a_session(case: schemathesis.Case, server: LiveServer) -> N
 
 
 @connected.parametrize()
-def test_api_with_a_session(case: schemathesis.Case, server: LiveServer) -> None:
+def test_api_with_a_session(case: schemathesis.Case[Any], server: LiveServer) -> None:
     # Coverage cases are built at collection, before the server exists, so the
     # session is put in here rather than by an auth provider. Schemathesis then
     # sees a cookie it did not generate being accepted; auth enforcement is what
     # the anonymous pass checks, so that one check is left out here.
     cookie, token = http_connect(server.url)
     case.cookies = {**(case.cookies or {}), "session": cookie}
-    case.headers = {**(case.headers or {}), "X-CSRF-Token": token}
+    case.headers = CaseInsensitiveDict({**case.headers, "X-CSRF-Token": token})
     excluded = [schemathesis.checks.ignored_auth]
     if case.operation.path in BROKER_SAYS:
         excluded.append(schemathesis.checks.positive_data_acceptance)

@@ -5,37 +5,14 @@ from __future__ import annotations
 import stat
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-from .conftest import DHAN, LiveServer, start_server
+from .http_visitor import HttpVisitor
+from .servers import LiveServer, start_server
 
 pytestmark = pytest.mark.server
-
-
-class HttpVisitor:
-    """A requests.Session that keeps the CSRF token, like the browser client."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = requests.Session()
-        self.token = ""
-
-    def get(self, path: str) -> requests.Response:
-        return self.http.get(self.base + path, timeout=10)
-
-    def post(self, path: str, body: Any = None) -> requests.Response:
-        return self.http.post(
-            self.base + path, json=body, headers={"X-CSRF-Token": self.token}, timeout=10
-        )
-
-    def connect(self) -> None:
-        self.token = self.get("/api/session/csrf-token").json()["csrf_token"]
-        answer = self.post("/api/broker/connect", {"broker": "dhan", "credentials": DHAN})
-        assert answer.status_code == 200, answer.text
-        self.token = answer.json()["csrf_token"]
 
 
 def test_full_session_over_http(live_server: LiveServer) -> None:
@@ -46,26 +23,28 @@ def test_full_session_over_http(live_server: LiveServer) -> None:
     for _ in range(20):
         assert visitor.get("/api/session/info").json()["session"]["is_active"] is True
     assert visitor.post("/api/session/extend").json()["extended"] in (True, False)
-    assert visitor.post("/api/watchlist", {"symbol": "INFY"}).status_code == 200
+    assert visitor.post("/api/watchlist", json={"symbol": "INFY"}).status_code == 200
     assert visitor.get("/api/watchlist").json()["watchlist"] == ["INFY"]
     assert visitor.post("/api/session/clear").json()["message"] == "Session cleared"
     assert visitor.get("/api/session/info").status_code == 401
     log = live_server.log()
-    assert visitor.token not in log
-    assert all(value not in log for value in visitor.http.cookies.values())
+    assert visitor.token is not None and visitor.token not in log
+    assert all(value and value not in log for value in visitor.http.cookies.values())
 
 
 def test_twenty_concurrent_adds_through_two_workers(live_server: LiveServer) -> None:
     visitor = HttpVisitor(live_server.url)
     visitor.connect()
-    cookies = visitor.http.cookies.get_dict()
+    cookies = {"session": visitor.cookie()}
+    token = visitor.token
+    assert token is not None
     errors: list[str] = []
 
     def add(symbol: str) -> None:
         answer = requests.post(
             live_server.url + "/api/watchlist",
             json={"symbol": symbol},
-            headers={"X-CSRF-Token": visitor.token},
+            headers={"X-CSRF-Token": token},
             cookies=cookies,
             timeout=20,
         )
@@ -87,12 +66,12 @@ def test_session_survives_server_restart(tmp_path: Path) -> None:
     try:
         visitor = HttpVisitor(server.url)
         visitor.connect()
-        visitor.post("/api/watchlist", {"symbol": "TCS"})
+        visitor.post("/api/watchlist", json={"symbol": "TCS"})
     finally:
         server.stop()
     again = start_server(tmp_path, name="second")
     try:
-        visitor.base = again.url  # same cookie jar; cookies are not port-bound
+        visitor.base_url = again.url  # same cookie jar; cookies are not port-bound
         assert visitor.get("/api/watchlist").json()["watchlist"] == ["TCS"]
     finally:
         again.stop()

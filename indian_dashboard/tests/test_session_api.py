@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_session_guard.clock import ManualClock
 
+from .apps import json_of
 from .conftest import Visitor
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
@@ -55,8 +56,8 @@ class TestCsrfToken:
     def test_gives_pre_login_session(self, client: FlaskClient) -> None:
         response = client.get("/api/session/csrf-token")
         assert response.status_code == 200
-        assert response.json["status"] == "success"
-        assert len(response.json["csrf_token"]) >= 43
+        assert json_of(response)["status"] == "success"
+        assert len(json_of(response)["csrf_token"]) >= 43
         assert client.get_cookie("session") is not None
 
     def test_token_persists_for_the_session(self, visitor: Visitor) -> None:
@@ -114,16 +115,16 @@ class TestValidateCsrf:
     def test_valid_and_invalid(self, visitor: Visitor) -> None:
         token = visitor.fetch_token()
         post = visitor.client.post
-        assert post("/api/session/validate-csrf", json={"csrf_token": token}).json["valid"]
-        assert not post("/api/session/validate-csrf", json={"csrf_token": "x"}).json["valid"]
+        assert json_of(post("/api/session/validate-csrf", json={"csrf_token": token}))["valid"]
+        assert not json_of(post("/api/session/validate-csrf", json={"csrf_token": "x"}))["valid"]
 
     def test_other_sessions_token_is_invalid(self, app: Flask) -> None:
         alice, mallory = Visitor(app.test_client()), Visitor(app.test_client())
         alice.connect()
         mallory.connect()
-        body = alice.client.post(
-            "/api/session/validate-csrf", json={"csrf_token": mallory.token}
-        ).json
+        body = json_of(
+            alice.client.post("/api/session/validate-csrf", json={"csrf_token": mallory.token})
+        )
         assert body["valid"] is False
         response = alice.client.post("/api/session/extend", headers=mallory.headers())
         assert_envelope(response, 403, "csrf_invalid")
@@ -210,7 +211,7 @@ class TestEnvelopeAndHeaders:
 class TestLifecycle:
     def test_connect_info_extend_clear(self, visitor: Visitor, clock: ManualClock) -> None:
         visitor.connect()
-        assert visitor.client.get("/api/broker/status").json["broker"]["name"] == "kite"
+        assert json_of(visitor.client.get("/api/broker/status"))["broker"]["name"] == "kite"
         clock.advance(100)
         assert visitor.extend().json["session"]["remaining_seconds"] == 600
         assert visitor.logout().status_code == 200

@@ -18,9 +18,10 @@ from flask_session_guard import ManualClock
 from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError
 
-from .conftest import SECRET, Visitor
+from .apps import json_of
+from .conftest import Visitor
 from .http_visitor import HttpVisitor
-from .servers import start_server
+from .servers import SECRET, start_server
 from .test_session_api import assert_envelope
 
 
@@ -66,7 +67,7 @@ class TestLimit:
         assert_envelope(refused, 401, "session_limit")
         for kept in (second, third, fourth):
             assert kept.session_info().status_code == 200
-        sessions = fourth.client.get("/api/session/list").json["sessions"]
+        sessions = json_of(fourth.client.get("/api/session/list"))["sessions"]
         assert len(sessions) == 3
         assert first.info["session_id"] not in {s["session_id"] for s in sessions}
         records = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("audit")]
@@ -120,7 +121,7 @@ class TestPagination:
         offset: int | None = 0
         pages = 0
         while offset is not None:
-            body = me.client.get(f"/api/session/list?limit=3&offset={offset}").json
+            body = json_of(me.client.get(f"/api/session/list?limit=3&offset={offset}"))
             assert body["total"] == 7 and body["limit"] == 3 and body["offset"] == offset
             assert len(body["sessions"]) <= 3
             seen += [s["session_id"] for s in body["sessions"]]
@@ -131,14 +132,14 @@ class TestPagination:
 
     def test_default_page_and_past_the_end(self, app: Flask, clock: ManualClock) -> None:
         me = devices(app, clock, 2)[-1]
-        body = me.client.get("/api/session/list").json
+        body = json_of(me.client.get("/api/session/list"))
         assert (body["limit"], body["offset"], body["next_offset"], body["total"]) == (
             20,
             0,
             None,
             2,
         )
-        past = me.client.get("/api/session/list?offset=50").json
+        past = json_of(me.client.get("/api/session/list?offset=50"))
         assert past["sessions"] == [] and past["next_offset"] is None
 
     @pytest.mark.parametrize(

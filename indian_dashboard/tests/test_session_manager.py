@@ -12,7 +12,9 @@ from indian_dashboard import SessionManager, require_csrf, require_session
 from indian_dashboard.config import ConfigError
 from indian_dashboard.session_manager import get_session_manager
 
-from .conftest import SECRET, Visitor
+from .apps import json_of
+from .conftest import Visitor
+from .servers import SECRET
 
 
 def manager(app: Flask) -> SessionManager:
@@ -91,7 +93,7 @@ class TestUserData:
 
     def test_update_user_data_returns_new_value(self, routes: None, connected: Visitor) -> None:
         assert [
-            connected.client.post("/t/count", headers=connected.headers()).json["n"]
+            json_of(connected.client.post("/t/count", headers=connected.headers()))["n"]
             for _ in range(3)
         ] == [1, 2, 3]
 
@@ -214,14 +216,14 @@ class TestDecorators:
     def test_require_session_refuses_without_session(self, guarded: Flask) -> None:
         response = guarded.test_client().get("/t/session")
         assert response.status_code == 401
-        assert response.json["error"] == "session_required"
+        assert json_of(response)["error"] == "session_required"
 
     def test_require_session_refuses_pre_login_session(self, guarded: Flask) -> None:
         visitor = Visitor(guarded.test_client())
         visitor.fetch_token()
         response = visitor.client.get("/t/session")
         assert response.status_code == 401
-        assert response.json["error"] == "session_required"
+        assert json_of(response)["error"] == "session_required"
 
     def test_require_session_accepts_active(self, guarded: Flask) -> None:
         visitor = Visitor(guarded.test_client())
@@ -243,14 +245,14 @@ class TestDecorators:
             "/t/both", headers={"X-CSRF-Token": "wrong"}, json={"csrf_token": visitor.token}
         )
         assert response.status_code == 403
-        assert response.json["error"] == "csrf_invalid"
+        assert json_of(response)["error"] == "csrf_invalid"
 
     def test_query_string_token_is_ignored(self, guarded: Flask) -> None:
         visitor = Visitor(guarded.test_client())
         visitor.connect()
         response = visitor.client.post(f"/t/both?csrf_token={visitor.token}")
         assert response.status_code == 403
-        assert response.json["error"] == "csrf_missing"
+        assert json_of(response)["error"] == "csrf_missing"
 
     def test_json_token_needs_json_content_type(self, guarded: Flask) -> None:
         visitor = Visitor(guarded.test_client())
@@ -261,7 +263,7 @@ class TestDecorators:
             content_type="text/plain",
         )
         assert response.status_code == 403
-        assert response.json["error"] == "csrf_missing"
+        assert json_of(response)["error"] == "csrf_missing"
 
     def test_pre_login_token_protects_a_login_form(self, guarded: Flask) -> None:
         visitor = Visitor(guarded.test_client())

@@ -14,7 +14,8 @@ from tests.redis_server import RedisServer
 from indian_dashboard import create_app
 from indian_dashboard.config import ConfigError
 
-from .conftest import SECRET, Visitor
+from .conftest import Visitor
+from .servers import SECRET
 
 GOOD = {
     "SECRET_KEY": SECRET,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import start_server
 from .http_visitor import HttpVisitor
+from .servers import start_server
 
 pytestmark = pytest.mark.server
 

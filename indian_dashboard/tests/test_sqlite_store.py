@@ -20,7 +20,9 @@ from tests.test_stores import NOW, make_record
 
 from indian_dashboard import create_app
 
-from .conftest import SECRET, Visitor
+from .apps import json_of
+from .conftest import Visitor
+from .servers import SECRET
 
 
 @contextlib.contextmanager
@@ -57,7 +59,7 @@ def test_session_survives_app_restart(tmp_path: Path, clock: ManualClock) -> Non
     cookie = visitor.cookie()
     restarted = Visitor(create_app(config, clock=clock, instance_path=str(tmp_path)).test_client())
     restarted.client.set_cookie("session", cookie or "")
-    assert restarted.client.get("/api/broker/status").json["broker"]["name"] == "kite"
+    assert json_of(restarted.client.get("/api/broker/status"))["broker"]["name"] == "kite"
 
 
 def test_expired_rows_are_removed_when_met(tmp_path: Path, clock: ManualClock) -> None:
@@ -192,9 +194,11 @@ def test_busy_waits_start_small_and_stop_at_the_timeout(
     from flask_session_guard.stores import StoreUnavailable
 
     waits: list[float] = []
-    monkeypatch.setattr(sqlite_store.time, "sleep", waits.append)
+    monkeypatch.setattr("flask_session_guard.stores.sqlite.time.sleep", waits.append)
     ticks = iter(range(1000))
-    monkeypatch.setattr(sqlite_store.time, "monotonic", lambda: next(ticks) * 0.001)
+    monkeypatch.setattr(
+        "flask_session_guard.stores.sqlite.time.monotonic", lambda: next(ticks) * 0.001
+    )
     path = tmp_path / "s.db"
     store = SQLiteSessionStore(path, busy_timeout=0.02)
     store.create(make_record())

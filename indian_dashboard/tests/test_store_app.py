@@ -7,6 +7,7 @@ import threading
 from flask import Flask
 from flask_session_guard.clock import ManualClock
 
+from .apps import json_of
 from .conftest import Visitor
 
 
@@ -16,10 +17,10 @@ def test_connect_then_info_and_watchlist(connected: Visitor) -> None:
     added = connected.client.post(
         "/api/watchlist", json={"symbol": "RELIANCE"}, headers=connected.headers()
     )
-    assert added.status_code == 200 and added.json["watchlist"] == ["RELIANCE"]
-    assert connected.client.get("/api/watchlist").json["watchlist"] == ["RELIANCE"]
+    assert added.status_code == 200 and json_of(added)["watchlist"] == ["RELIANCE"]
+    assert json_of(connected.client.get("/api/watchlist"))["watchlist"] == ["RELIANCE"]
     removed = connected.client.delete("/api/watchlist/RELIANCE", headers=connected.headers())
-    assert removed.status_code == 200 and removed.json["watchlist"] == []
+    assert removed.status_code == 200 and json_of(removed)["watchlist"] == []
 
 
 def test_logout_ends_the_session_for_good(connected: Visitor, app: Flask) -> None:
@@ -28,7 +29,7 @@ def test_logout_ends_the_session_for_good(connected: Visitor, app: Flask) -> Non
     replay = app.test_client()
     replay.set_cookie("session", cookie or "")
     answer = replay.get("/api/session/info")
-    assert answer.status_code == 401 and answer.json["error"] == "session_expired"
+    assert answer.status_code == 401 and json_of(answer)["error"] == "session_expired"
 
 
 def test_idle_session_expires(connected: Visitor, clock: ManualClock) -> None:
@@ -81,4 +82,4 @@ def test_twenty_concurrent_watchlist_adds_are_all_kept(connected: Visitor, app: 
     for thread in threads:
         thread.join()
     assert statuses == [200] * 20
-    assert sorted(connected.client.get("/api/watchlist").json["watchlist"]) == sorted(symbols)
+    assert sorted(json_of(connected.client.get("/api/watchlist"))["watchlist"]) == sorted(symbols)

@@ -1,9 +1,17 @@
-"""A store that stops answering (Redis SIGSTOPped, SQLite's lock held by a stopped
+"""Store outages: stalls, and partial outages in the log and the audit trail.
+
+A store that stops answering (Redis SIGSTOPped, SQLite's lock held by a stopped
 process) under real gunicorn: session requests answer 503 within the store timeout,
-never hang, and /healthz and static files keep answering meanwhile."""
+never hang, and /healthz and static files keep answering meanwhile. A partial outage
+(writes failing, reads fine) is one outage in the log and in the audit trail, however
+many requests meet it, and ends after a quiet interval.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
 import signal
 import sqlite3
@@ -17,15 +25,19 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask import Flask
+from flask_session_guard import ManualClock
+from flask_session_guard.stores.base import OUTAGE_QUIET
 from tests.redis_server import RedisServer
 
-from .conftest import LiveServer, start_server
-from .http_visitor import HttpVisitor
+from indian_dashboard import create_app
 
-pytestmark = pytest.mark.server
+from .conftest import Visitor
+from .http_visitor import HttpVisitor
+from .servers import SECRET, LiveServer, start_server
 
 TIMEOUT = 1.0
-#: Concurrent visitors during the stall (as in the issue): more than the threads of
+#: Concurrent http_visitors during the stall (as in the issue): more than the threads of
 #: both workers (2 x 8).
 CLIENTS = 24
 #: Liveness and static files answer within this while the store stalls.
@@ -35,7 +47,7 @@ ROOM = {"SESSION_MAX_PER_ACCOUNT": str(CLIENTS)}
 
 
 def _stalled_traffic(
-    server: LiveServer, visitors: list[HttpVisitor], seconds: float
+    server: LiveServer, http_visitors: list[HttpVisitor], seconds: float
 ) -> dict[str, list[float]]:
     """Run session requests from every visitor for ``seconds`` while probing /healthz
     and a static file (after the first store timeout); the latencies of each, by kind
@@ -69,8 +81,8 @@ def _stalled_traffic(
             time.sleep(0.05)
         probe_http.close()
 
-    with ThreadPoolExecutor(len(visitors) + 1) as pool:
-        futures = [pool.submit(visit, v) for v in visitors] + [pool.submit(probe)]
+    with ThreadPoolExecutor(len(http_visitors) + 1) as pool:
+        futures = [pool.submit(visit, v) for v in http_visitors] + [pool.submit(probe)]
         for future in futures:
             future.result(timeout=seconds + 10)
     return seen
@@ -90,17 +102,10 @@ def _check(seen: dict[str, list[float]], server: LiveServer) -> None:
     assert "Traceback" not in server.log()
 
 
-@pytest.fixture
-def visitors() -> Iterator[list[HttpVisitor]]:
-    made: list[HttpVisitor] = []
-    yield made
-    for one in made:
-        one.close()
-
-
+@pytest.mark.server
 @pytest.mark.redis
 def test_paused_redis_is_503_while_healthz_and_static_answer(
-    tmp_path: Path, own_redis: RedisServer, visitors: list[HttpVisitor]
+    tmp_path: Path, own_redis: RedisServer, http_visitors: list[HttpVisitor]
 ) -> None:
     server = start_server(
         tmp_path,
@@ -113,15 +118,15 @@ def test_paused_redis_is_503_while_healthz_and_static_answer(
     )
     try:
         for _ in range(CLIENTS):
-            visitors.append(HttpVisitor(server.url))
-            visitors[-1].connect()
+            http_visitors.append(HttpVisitor(server.url))
+            http_visitors[-1].connect()
         own_redis.pause()
         try:
-            seen = _stalled_traffic(server, visitors, 3.0)
+            seen = _stalled_traffic(server, http_visitors, 3.0)
         finally:
             own_redis.resume()
         _check(seen, server)
-        for visitor in visitors:  # Redis back: the same sessions work
+        for visitor in http_visitors:  # Redis back: the same sessions work
             assert visitor.post("/api/watchlist", json={"symbol": "TCS"}).status_code == 200
     finally:
         server.stop()
@@ -136,8 +141,9 @@ sys.stdin.read()
 """
 
 
+@pytest.mark.server
 def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
-    tmp_path: Path, visitors: list[HttpVisitor]
+    tmp_path: Path, http_visitors: list[HttpVisitor]
 ) -> None:
     db = tmp_path / "live.sqlite3"
     server = start_server(
@@ -146,8 +152,8 @@ def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
     holder: subprocess.Popen[str] | None = None
     try:
         for _ in range(CLIENTS):
-            visitors.append(HttpVisitor(server.url))
-            visitors[-1].connect()
+            http_visitors.append(HttpVisitor(server.url))
+            http_visitors[-1].connect()
         holder = subprocess.Popen(
             [sys.executable, "-c", _HOLD_LOCK, str(db)],
             stdin=subprocess.PIPE,
@@ -156,7 +162,7 @@ def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
         )
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         os.kill(holder.pid, signal.SIGSTOP)  # a process stopped while holding the lock
-        seen = _stalled_traffic(server, visitors, 3.0)
+        seen = _stalled_traffic(server, http_visitors, 3.0)
         _check(seen, server)
     finally:
         if holder is not None:
@@ -168,3 +174,84 @@ def test_sqlite_lock_held_by_a_stopped_process_is_503_while_healthz_answers(
                     pipe.close()
         server.stop()
     sqlite3.connect(db).close()
+
+
+# -- a partial outage: SQLite's write lock held, in-process ------------------------------
+
+
+def audited_sqlite_app(tmp_path: Path, clock: ManualClock, lock_timeout: float) -> Flask:
+    """The dashboard on ``s.db`` with an audit trail in ``audit.jsonl``, both in ``tmp_path``."""
+    return create_app(
+        {
+            "SECRET_KEY": SECRET,
+            "SESSION_STORE_URL": f"sqlite:///{tmp_path / 's.db'}?timeout={lock_timeout}",
+            "SESSION_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        },
+        clock=clock,
+        instance_path=str(tmp_path),
+    )
+
+
+@contextlib.contextmanager
+def write_lock_held(db: Path) -> Iterator[None]:
+    """Another process holds the write lock: reads go on, writes time out."""
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+def audit_events(tmp_path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+
+
+def test_partial_outage_is_one_state_change_each_way(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = audited_sqlite_app(tmp_path, clock, 0.01)
+    visitor = Visitor(app.test_client())
+    visitor.connect()
+    caplog.set_level(logging.INFO, logger="flask_session_guard")
+    with write_lock_held(tmp_path / "s.db"):
+        for _ in range(30):
+            assert visitor.client.get("/api/watchlist").status_code == 200
+            added = visitor.client.post(
+                "/api/watchlist", json={"symbol": "SBIN"}, headers=visitor.headers()
+            )
+            assert added.status_code == 503
+            clock.advance(0.5)
+    assert visitor.client.get("/api/watchlist").status_code == 200
+    kinds = [e["event"] for e in audit_events(tmp_path)]
+    assert kinds.count("store_unavailable") == 1
+    assert kinds.count("store_recovered") == 0
+    clock.advance(OUTAGE_QUIET)
+    added = visitor.client.post("/api/watchlist", json={"symbol": "TCS"}, headers=visitor.headers())
+    assert added.status_code == 200
+    recovered = [e for e in audit_events(tmp_path) if e["event"] == "store_recovered"]
+    assert len(recovered) == 1 and recovered[0]["failures"] == 30
+    store_lines = [r for r in caplog.records if r.name.startswith("flask_session_guard.stores")]
+    assert [r.levelname for r in store_lines] == ["WARNING"]  # its recovery: real seconds
+    app.extensions["session_manager"].store.close()
+
+
+def test_store_outage_is_logged_once_and_recovery_once(tmp_path: Path, clock: ManualClock) -> None:
+    app = audited_sqlite_app(tmp_path, clock, 0.02)
+    visitor = Visitor(app.test_client())
+    visitor.connect()
+    with write_lock_held(tmp_path / "s.db"):
+        for _ in range(3):
+            assert visitor.extend().status_code == 503
+    assert visitor.extend().status_code == 200
+    # Over only after a quiet interval (a partial outage is one outage).
+    clock.advance(OUTAGE_QUIET)
+    for _ in range(3):
+        assert visitor.extend().status_code == 200
+    records = audit_events(tmp_path)
+    events = [r["event"] for r in records]
+    assert events.count("store_unavailable") == 1
+    assert events.count("store_recovered") == 1
+    recovered = next(r for r in records if r["event"] == "store_recovered")
+    assert recovered["failures"] == 3
