@@ -442,7 +442,8 @@ def _state() -> _State:
 
 
 def _current() -> ServerSession:
-    # One context-local lookup (isinstance on the proxy would be a second).
+    # One context-local lookup (isinstance on the proxy would be a second);
+    # _get_current_object is LocalProxy's documented accessor, untyped in Flask's stubs.
     current = session._get_current_object()  # type: ignore[attr-defined]
     if not isinstance(current, ServerSession):
         raise RuntimeError("SessionManager is not the session interface of this app")
