@@ -261,6 +261,47 @@ class TestActivity:
         assert self._last_activity(client) == before
 
 
+class TestValues:
+    def test_what_is_saved_is_each_value_as_the_request_left_it(self, app: Flask) -> None:
+        """Values are encoded once where they cannot change; a list changed in place after
+        it was set, or a value replaced by an atomic update, is saved as it ends."""
+        names = ("n", "items", "s", "t", "k", "m")
+
+        @app.post("/values/login")
+        def values_login() -> Any:
+            manager = get_session_manager()
+            manager.create_session({"user": "ravi"}, account="demo:RAVI")
+            session["n"] = 2
+            manager.update_user_data("n", lambda n: n + 1)  # a new record: applied here
+            session["items"] = []
+            session["items"].append("x")
+            session["s"] = "a"
+            del session["s"]
+            session["t"] = "b"
+            return jsonify(csrf_token=manager.get_csrf_token())
+
+        @app.post("/values")
+        def more_values() -> Any:
+            session["k"] = 1
+            session["k"] = 7
+            session["m"] = [1]
+            session["m"].append(2)
+            return jsonify(ok=True)
+
+        @app.get("/values")
+        def read_values() -> Any:
+            return jsonify({k: session.get(k) for k in names})
+
+        client = _client(app)
+        answer = client.post("/values/login", headers={"X-CSRF-Token": _token(client)})
+        assert answer.status_code == 200, answer.json
+        expected = {"n": 3, "items": ["x"], "s": None, "t": "b", "k": None, "m": None}
+        assert client.get("/values").json == expected
+        token = answer.json["csrf_token"]  # type: ignore[index]
+        assert client.post("/values", headers={"X-CSRF-Token": token}).status_code == 200
+        assert client.get("/values").json == {**expected, "k": 7, "m": [1, 2]}
+
+
 class TestPlantedCookies:
     def test_two_valid_cookies_end_both_and_expire_every_variant(self, app: Flask) -> None:
         victim, victims_token = _logged_in(app)

@@ -63,9 +63,19 @@ class ValueCodec:
         self._open_with = list(reversed(ciphers))
         self.encrypted_keys = frozenset(encrypted_keys)
 
-    def dumps(self, session_key: str, name: str, value: Any, *, sensitive: bool = False) -> str:
-        """Store text for ``value`` under ``name`` in session ``session_key``."""
-        text = to_json(value)
+    def dumps(
+        self,
+        session_key: str,
+        name: str,
+        value: Any,
+        *,
+        sensitive: bool = False,
+        text: str | None = None,
+    ) -> str:
+        """Store text for ``value`` under ``name`` in session ``session_key``;
+        ``text`` is ``value``'s JSON when the caller has it already."""
+        if text is None:
+            text = to_json(value)
         if not (sensitive or name in self.encrypted_keys):
             return text
         nonce = os.urandom(_NONCE_BYTES)

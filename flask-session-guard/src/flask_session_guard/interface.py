@@ -478,7 +478,9 @@ class ServerSessionInterface(SessionInterface):
 
     def _encode(self, session: ServerSession, key: str, name: str, value: Any) -> str:
         """Store text for ``name`` in the record under ``key`` (a sealed value is bound to it)."""
-        return self.codec.dumps(key, name, value, sensitive=name in session.sensitive)
+        known = session.json_text.get(name)
+        text = known[1] if known is not None and known[0] is value else None
+        return self.codec.dumps(key, name, value, sensitive=name in session.sensitive, text=text)
 
     def _encoded_data(self, session: ServerSession, key: str) -> dict[str, str]:
         return {name: self._encode(session, key, name, v) for name, v in session.data.items()}

@@ -47,6 +47,9 @@ class SessionState(str, enum.Enum):
 #: States that end with the cookie removed.
 GONE = frozenset({SessionState.EXPIRED, SessionState.REVOKED, SessionState.ENDED})
 
+#: Value types that cannot change after they are set: their JSON text can be kept.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
 
 class CookieKind(str, enum.Enum):
     """Which of our two cookie values the request carried, if any."""
@@ -109,6 +112,9 @@ class ServerSession(SessionMixin):
         #: Whether a pre-login visitor's record was looked for.
         self.pre_login_read = False
         self.data: dict[str, Any] = {}
+        #: The JSON text of values set in this request that cannot change in place
+        #: (str, int, float, bool, None), beside the value: encoded once, not again at save.
+        self.json_text: dict[str, tuple[Any, str]] = {}
         self.changed: set[str] = set()
         self.sensitive: set[str] = set()
         #: An activity stamp to write at save.
@@ -218,16 +224,21 @@ class ServerSession(SessionMixin):
 
     def __setitem__(self, key: str, value: Any) -> None:
         check_key(key)
-        to_json(value)  # fail at the call site, not when the response is saved
+        text = to_json(value)  # fail at the call site, not when the response is saved
         self._ensure_data()
         self._state_for_write()
         self.data[key] = value
+        if type(value) in _IMMUTABLE:
+            self.json_text[key] = (value, text)
+        else:
+            self.json_text.pop(key, None)
         self.changed.add(key)
         self.modified = True
 
     def __delitem__(self, key: str) -> None:
         self._ensure_data()
         del self.data[key]
+        self.json_text.pop(key, None)
         self.changed.add(key)
         self.modified = True
 
