@@ -253,6 +253,11 @@ def test_answers_out_of_order_never_leave_an_older_list(servers: Any, people: An
     page.route("**/api/watchlist", hold_the_first_answer)
     page.get_by_label("NSE symbol").fill("RELIANCE")
     page.get_by_role("button", name="Add").click()
+    for _ in range(50):  # the server has added RELIANCE before TCS is sent
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the first add was not held"
     page.get_by_label("NSE symbol").fill("TCS")
     page.get_by_label("NSE symbol").press("Enter")
     both = ["RELIANCE", "TCS"]
@@ -263,7 +268,6 @@ def test_answers_out_of_order_never_leave_an_older_list(servers: Any, people: An
         ):
             break
         page.wait_for_timeout(100)
-    assert held, "the first add was not held"
     route, answer = held[0]
     route.fulfill(response=answer)  # the first add's answer, [RELIANCE] alone, comes last
     shown = "() => [...document.querySelectorAll('#watchlist .symbol')].map(e => e.textContent)"
