@@ -91,8 +91,9 @@ def refuse_oversized_body() -> None:
     takes its token from the header and reads nothing (extend, clear) would answer
     200 to a 10 MB POST. Runs before the session and CSRF checks: refusing costs nothing.
     """
-    if not request.environ.get("CONTENT_LENGTH"):
-        return  # most requests (every GET) declare no body: nothing to look up
+    declared = request.environ.get("CONTENT_LENGTH")
+    if not declared or declared == "0":
+        return  # most requests declare no body (every GET) or an empty one: nothing to look up
     limit = request.max_content_length
     length = request.content_length
     if limit is not None and length is not None and length > limit:

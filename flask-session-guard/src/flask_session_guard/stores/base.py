@@ -315,8 +315,15 @@ class Refresh:
         stores the bounded stamps when they were further off than ``skew`` (so the
         next reader agrees), else ``None``.
         """
+        expires_at = record.expires_at
+        if (
+            record.last_activity <= now
+            and expires_at <= now + self.idle_timeout
+            and expires_at <= record.absolute_at
+        ):
+            return None  # within the policy already, as almost every record is
         cap = min(now + self.idle_timeout, record.absolute_at)
-        off = record.last_activity - now > self.skew or record.expires_at - cap > self.skew
+        off = record.last_activity - now > self.skew or expires_at - cap > self.skew
         record.last_activity = min(record.last_activity, now)
         record.expires_at = min(record.expires_at, cap)
         return Touch(now, cap) if off and record.live(now) else None
